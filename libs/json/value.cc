@@ -1,7 +1,7 @@
 // File: libs/json/value.cc
-// json::Value tree operations and Parse. This is the only translation unit (with writer.cc not
-// needing it) that includes simdjson: we use its DOM API with one parser per thread, error codes
-// only, and convert the tape into an owned Value tree in a single pass.
+// json::Value tree operations and Parse. The only file that includes simdjson: we use its DOM API
+// with one parser per thread (buffers reused across calls), error codes only, and convert the tape
+// into an owned Value tree in a single pass.
 #include "libs/json/value.h"
 
 #include <simdjson.h>
@@ -66,24 +66,17 @@ Value Convert(simdjson::dom::element e) {
       }
       return out;
     }
-    case element_type::INT64:
-      return Value(e.get_int64().value_unsafe());
-    case element_type::UINT64:
-      return Value(e.get_uint64().value_unsafe());
-    case element_type::DOUBLE:
-      return Value(e.get_double().value_unsafe());
-    case element_type::STRING:
-      return Value(std::string(e.get_string().value_unsafe()));
-    case element_type::BOOL:
-      return Value(e.get_bool().value_unsafe());
-    case element_type::NULL_VALUE:
-      return Value();
+    case element_type::INT64: return Value(e.get_int64().value_unsafe());
+    case element_type::UINT64: return Value(e.get_uint64().value_unsafe());
+    case element_type::DOUBLE: return Value(e.get_double().value_unsafe());
+    case element_type::STRING: return Value(std::string(e.get_string().value_unsafe()));
+    case element_type::BOOL: return Value(e.get_bool().value_unsafe());
+    case element_type::NULL_VALUE: return Value();
   }
   return Value();
 }
 
-simdjson::error_code ParseWith(simdjson::dom::parser& parser, std::string_view text,
-                               Value* out) {
+simdjson::error_code ParseWith(simdjson::dom::parser& parser, std::string_view text, Value* out) {
   simdjson::dom::element root;
   // realloc_if_needed=true: the parser copies the input into its own padded buffer, which it keeps
   // and reuses across calls.
