@@ -1,0 +1,39 @@
+// File: services/edge/core/edge_metrics.h
+// The edge's counters (HOUSE_STYLE 3.10): one per outcome and one per failure mode, registered
+// once in a libs/metrics Registry. Tests read them back through /metrics.
+#pragma once
+
+#include <string_view>
+
+#include "libs/metrics/registry.h"
+
+namespace p402::edge {
+
+class EdgeMetrics {
+ public:
+  explicit EdgeMetrics(metrics::Registry& registry);
+
+  // Requests answered, by route ("chat", "models", ...) and HTTP status.
+  void CountRequest(std::string_view route, int status);
+  // Chat completions by outcome: "ok", "cached", "denied", "bad_request", "provider_error",
+  // "stream_interrupted", "budget_exhausted", "client_gone".
+  void CountChat(std::string_view outcome);
+  // Policy unreachable -> request denied (fail closed).
+  void PolicyFailClosed() { policy_failure_mode_denied_->Inc(); }
+  // Commit/Release calls that failed after retries (the reservation expires by TTL instead).
+  void FinalizeFailed() { finalize_failed_->Inc(); }
+  void ObserveLatency(double seconds) { latency_->Observe(seconds); }
+  void AddCost(int64_t micro_usd) { cost_micro_usd_->Inc(micro_usd > 0 ? micro_usd : 0); }
+  void AddTokens(int64_t input, int64_t output);
+
+ private:
+  metrics::CounterFamily* requests_;
+  metrics::CounterFamily* chat_;
+  metrics::Counter* policy_failure_mode_denied_;
+  metrics::Counter* finalize_failed_;
+  metrics::Histogram* latency_;
+  metrics::Counter* cost_micro_usd_;
+  metrics::CounterFamily* tokens_;
+};
+
+}  // namespace p402::edge

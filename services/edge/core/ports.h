@@ -1,0 +1,56 @@
+// File: services/edge/core/ports.h
+// What the edge core needs from the other services, as narrow asynchronous interfaces. The gRPC
+// implementations live in services/edge/clients/; tests use in-process fakes. Callbacks run on a
+// gRPC thread (or inline in fakes) and must not block.
+#pragma once
+
+#include <functional>
+#include <memory>
+
+#include "absl/status/statusor.h"
+#include "p402/v1/policy.pb.h"
+#include "p402/v1/router.pb.h"
+
+namespace p402::edge {
+
+template <typename T>
+using Callback = std::function<void(absl::StatusOr<T>)>;
+
+// The billing guard. A non-OK status means the guard could not decide (the edge fails closed).
+class PolicyClient {
+ public:
+  virtual ~PolicyClient() = default;
+  virtual void Authorize(const v1::AuthorizeRequest& request,
+                         Callback<v1::AuthorizeResponse> done) = 0;
+  virtual void Commit(const v1::CommitRequest& request, Callback<v1::CommitResponse> done) = 0;
+  virtual void Release(const v1::ReleaseRequest& request, Callback<v1::ReleaseResponse> done) = 0;
+};
+
+// Receives the events of one StreamRoute call, in order, never concurrently.
+class RouteStreamObserver {
+ public:
+  virtual ~RouteStreamObserver() = default;
+  virtual void OnEvent(const v1::StreamRouteResponse& event) = 0;
+  // Exactly once, last. OK after the router ended the stream normally (the StreamEnd event was
+  // delivered); otherwise why the stream failed.
+  virtual void OnDone(absl::Status status) = 0;
+};
+
+class RouteStream {
+ public:
+  virtual ~RouteStream() = default;
+  // Cancels the call (client went away); OnDone still follows. Thread-safe, idempotent.
+  virtual void Cancel() = 0;
+};
+
+class RouterClient {
+ public:
+  virtual ~RouterClient() = default;
+  virtual void Route(const v1::RouteRequest& request, Callback<v1::RouteResponse> done) = 0;
+  virtual std::shared_ptr<RouteStream> StreamRoute(
+      const v1::RouteRequest& request, std::shared_ptr<RouteStreamObserver> observer) = 0;
+  // Blocking; used at startup and by the background catalog refresh, never on the request path.
+  virtual absl::StatusOr<v1::ListModelsResponse> ListModels() = 0;
+};
+
+}  // namespace p402::edge

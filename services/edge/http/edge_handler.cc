@@ -1,0 +1,130 @@
+#include "services/edge/http/edge_handler.h"
+
+#include "libs/common/request_id.h"
+#include "libs/http/response.h"
+#include "libs/openai/error_body.h"
+#include "libs/openai/models.h"
+
+namespace p402::edge {
+namespace {
+
+constexpr std::string_view kChatPaths[] = {"/v1/chat/completions", "/v2/chat/completions",
+                                           "/api/v2/chat/completions"};
+
+// ResponseSink over an http::ResponseWriter.
+class WriterSink final : public ResponseSink {
+ public:
+  explicit WriterSink(std::shared_ptr<http::ResponseWriter> writer) : writer_(std::move(writer)) {}
+
+  void SendJson(int status, std::string body, HeaderList headers) override {
+    http::Response r = http::Response::Json(status, std::move(body));
+    for (auto& [k, v] : headers) {
+      r.headers.Set(k, std::move(v));
+    }
+    writer_->Send(std::move(r));
+  }
+  void StartEventStream(HeaderList headers) override {
+    http::Headers h;
+    h.Set("content-type", "text/event-stream; charset=utf-8");
+    h.Set("cache-control", "no-cache");
+    for (auto& [k, v] : headers) {
+      h.Set(k, std::move(v));
+    }
+    writer_->StartStream(200, std::move(h));
+  }
+  void WriteEvent(std::string frame) override { writer_->Write(std::move(frame)); }
+  void Finish() override { writer_->Finish(); }
+  void OnClientGone(std::function<void()> callback) override {
+    writer_->OnClose(std::move(callback));
+  }
+
+ private:
+  std::shared_ptr<http::ResponseWriter> writer_;
+};
+
+std::string BearerToken(const http::Request& request) {
+  auto auth = request.Header("authorization");
+  if (!auth) {
+    return "";
+  }
+  std::string_view v = *auth;
+  constexpr std::string_view kBearer = "Bearer ";
+  if (v.size() > kBearer.size() && http::EqualsIgnoreCase(v.substr(0, kBearer.size()), kBearer)) {
+    v.remove_prefix(kBearer.size());
+    while (!v.empty() && v.front() == ' ') v.remove_prefix(1);
+    while (!v.empty() && v.back() == ' ') v.remove_suffix(1);
+    return std::string(v);
+  }
+  return "";
+}
+
+class EdgeHandler final : public http::Handler {
+ public:
+  EdgeHandler(ChatPipeline& pipeline, CatalogSnapshot catalog, EdgeMetrics& metrics)
+      : pipeline_(pipeline), catalog_(std::move(catalog)), metrics_(metrics) {}
+
+  void Handle(http::Request request, std::shared_ptr<http::ResponseWriter> writer) override {
+    std::string_view path = request.path();
+    std::string request_id;
+    if (auto id = request.Header("x-request-id"); id && IsValidRequestId(*id)) {
+      request_id = std::string(*id);
+    } else {
+      request_id = NewRequestId();
+    }
+    for (std::string_view chat_path : kChatPaths) {
+      if (path == chat_path) {
+        if (request.method != "POST") {
+          return Reply(*writer, "chat", 405, request_id, "method_not_allowed",
+                       "Use POST for " + std::string(path) + ".");
+        }
+        ChatCall call{.request_id = std::move(request_id),
+                      .api_key = BearerToken(request),
+                      .body = std::move(request.body),
+                      .received = std::chrono::steady_clock::now()};
+        pipeline_.Handle(std::move(call), std::make_shared<WriterSink>(std::move(writer)));
+        return;
+      }
+    }
+    if (path == "/v1/models" || path == "/v2/models") {
+      if (request.method != "GET") {
+        return Reply(*writer, "models", 405, request_id, "method_not_allowed",
+                     "Use GET for " + std::string(path) + ".");
+      }
+      auto catalog = catalog_();
+      if (catalog == nullptr) {
+        return Reply(*writer, "models", 503, request_id, "catalog_unavailable",
+                     "The model catalog is not loaded yet.");
+      }
+      http::Response r = http::Response::Json(200, openai::EncodeModelList(catalog->models()));
+      r.headers.Set("x-request-id", request_id);
+      metrics_.CountRequest("models", 200);
+      writer->Send(std::move(r));
+      return;
+    }
+    Reply(*writer, "other", 404, request_id, "unknown_url",
+          "Unknown request URL: " + std::string(request.method) + " " + std::string(path) + ".");
+  }
+
+ private:
+  void Reply(http::ResponseWriter& writer, std::string_view route, int status,
+             const std::string& request_id, std::string_view code, const std::string& message) {
+    http::Response r = http::Response::Json(
+        status, openai::EncodeError(message, "invalid_request_error", {}, code));
+    r.headers.Set("x-request-id", request_id);
+    metrics_.CountRequest(route, status);
+    writer.Send(std::move(r));
+  }
+
+  ChatPipeline& pipeline_;
+  CatalogSnapshot catalog_;
+  EdgeMetrics& metrics_;
+};
+
+}  // namespace
+
+std::shared_ptr<http::Handler> MakeEdgeHandler(ChatPipeline& pipeline, CatalogSnapshot catalog,
+                                               EdgeMetrics& metrics) {
+  return std::make_shared<EdgeHandler>(pipeline, std::move(catalog), metrics);
+}
+
+}  // namespace p402::edge
