@@ -1,0 +1,3 @@
+#include "tools/mock_provider/mock_main.h"
+
+int main(int argc, char** argv) { return p402::mock_provider::Main(argc, argv); }
