@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "libs/common/strings.h"
+
 namespace p402::edge {
 namespace {
 
@@ -29,7 +31,7 @@ CatalogView::CatalogView(v1::ListModelsResponse models) : models_(std::move(mode
 }
 
 const v1::ModelInfo* CatalogView::Find(std::string_view model) const {
-  auto it = by_name_.find(model);
+  auto it = by_name_.find(ToAbsl(model));
   return it == by_name_.end() ? nullptr : it->second;
 }
 

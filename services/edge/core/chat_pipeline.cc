@@ -9,6 +9,8 @@
 #include "libs/openai/chat_request.h"
 #include "libs/openai/chat_response.h"
 #include "libs/openai/error_body.h"
+#include "libs/openai/p402_extension.h"
+#include "libs/openai/p402_metadata.h"
 #include "libs/openai/token_estimate.h"
 #include "services/edge/core/error_mapping.h"
 
@@ -16,33 +18,6 @@ namespace p402::edge {
 namespace {
 
 constexpr char kRouteLabel[] = "chat";
-
-std::string_view ModeName(v1::RoutingMode mode) {
-  switch (mode) {
-    case v1::ROUTING_MODE_COST: return "cost";
-    case v1::ROUTING_MODE_QUALITY: return "quality";
-    case v1::ROUTING_MODE_SPEED: return "speed";
-    case v1::ROUTING_MODE_BALANCED: return "balanced";
-    case v1::ROUTING_MODE_CUSTOM: return "custom";
-    default: return "explicit";
-  }
-}
-
-std::string_view AttemptOutcomeName(v1::AttemptOutcome o) {
-  switch (o) {
-    case v1::ATTEMPT_OUTCOME_SUCCESS: return "success";
-    case v1::ATTEMPT_OUTCOME_CONNECT_ERROR: return "connect_error";
-    case v1::ATTEMPT_OUTCOME_SERVER_ERROR: return "server_error";
-    case v1::ATTEMPT_OUTCOME_RATE_LIMITED: return "rate_limited";
-    case v1::ATTEMPT_OUTCOME_TIMEOUT: return "timeout";
-    case v1::ATTEMPT_OUTCOME_STREAM_INTERRUPTED: return "stream_interrupted";
-    case v1::ATTEMPT_OUTCOME_CLIENT_ERROR: return "client_error";
-    case v1::ATTEMPT_OUTCOME_INVALID_RESPONSE: return "invalid_response";
-    case v1::ATTEMPT_OUTCOME_CANCELLED: return "cancelled";
-    case v1::ATTEMPT_OUTCOME_BUDGET_EXHAUSTED: return "budget_exhausted";
-    default: return "unknown";
-  }
-}
 
 }  // namespace
 
@@ -75,6 +50,9 @@ class ChatExchange : public std::enable_shared_from_this<ChatExchange>,
               const v1::ModelRef& model);
   void Release(std::string_view reason);
   int64_t ElapsedMs() const;
+  openai::ChunkHeader ChunkHeader() const {
+    return {.id = completion_id_, .created = created_, .model = stream_model_};
+  }
 
   ChatPipeline& p_;
   ChatCall call_;
@@ -123,7 +101,9 @@ void ChatExchange::SendError(int status, std::string_view type, std::string_view
     headers.emplace_back("retry-after", std::to_string(retry_after_seconds));
   }
   p_.metrics_.CountRequest(kRouteLabel, status);
-  sink_->SendJson(status, openai::EncodeError(message, type, param, code), std::move(headers));
+  std::optional<std::string_view> param_opt;
+  if (!param.empty()) param_opt = param;
+  sink_->SendJson(status, openai::EncodeError(message, type, param_opt, code), std::move(headers));
   P402_LOG(kInfo, "chat request failed")
       .RequestId(call_.request_id)
       .Field("status", status)
@@ -133,11 +113,11 @@ void ChatExchange::SendError(int status, std::string_view type, std::string_view
 
 void ChatExchange::SendStatusError(const absl::Status& status) {
   openai::HttpError e = openai::HttpErrorFromStatus(status);
-  p_.metrics_.CountRequest(kRouteLabel, e.status);
-  sink_->SendJson(e.status, std::move(e.body), ResponseHeaders());
+  p_.metrics_.CountRequest(kRouteLabel, e.http_status);
+  sink_->SendJson(e.http_status, std::move(e.body), ResponseHeaders());
   P402_LOG(kInfo, "chat request failed")
       .RequestId(call_.request_id)
-      .Field("status", e.status)
+      .Field("status", e.http_status)
       .Field("error", MessageOf(status));
 }
 
@@ -179,7 +159,8 @@ void ChatExchange::Start() {
   req.set_estimated_input_tokens(input_tokens);
   req.set_session_id(request_.ext.session_id);
   req.set_task(routing.task());
-  req.set_allow_max_tokens_reduction(p_.options_.allow_max_tokens_reduction_default);
+  req.set_allow_max_tokens_reduction(request_.ext.allow_max_tokens_reduction ||
+                                     p_.options_.allow_max_tokens_reduction_default);
   bool explicit_model = routing.mode() == v1::ROUTING_MODE_UNSPECIFIED;
   if (explicit_model) {
     std::string name = chat.model();
@@ -289,7 +270,6 @@ openai::P402Metadata ChatExchange::Metadata(const v1::RoutingDecision& decision,
   m.model = decision.chosen().model();
   m.cost_micro_usd = cost.total_micro_usd();
   m.direct_cost_micro_usd = cost.direct_micro_usd();
-  m.savings_micro_usd = cost.direct_micro_usd() - cost.total_micro_usd();
   m.input_tokens = usage.input_tokens();
   m.output_tokens = usage.output_tokens();
   m.latency_ms = ElapsedMs();
@@ -297,19 +277,16 @@ openai::P402Metadata ChatExchange::Metadata(const v1::RoutingDecision& decision,
     m.provider_latency_ms = decision.attempts(decision.attempts_size() - 1).latency_ms();
   }
   m.cached = false;
-  m.routing_mode = std::string(ModeName(decision.mode()));
+  m.routing_mode = std::string(openai::RoutingModeName(decision.mode()));
+  if (!decision.decision_id().empty()) {
+    m.decision_id = decision.decision_id();
+  }
   m.cost_estimated = cost.estimated() || usage.estimated();
   m.reservation_id = auth_.reservation().id();
   if (auth_.reduced_max_tokens() > 0) {
     m.max_tokens_reduced_to = auth_.reduced_max_tokens();
   }
-  for (const v1::Attempt& a : decision.attempts()) {
-    m.attempts.push_back({.provider = a.model().provider(),
-                          .model = a.model().model(),
-                          .outcome = std::string(AttemptOutcomeName(a.outcome())),
-                          .http_status = a.http_status(),
-                          .latency_ms = a.latency_ms()});
-  }
+  m.attempts = openai::AttemptsFromDecision(decision);
   return m;
 }
 
@@ -322,8 +299,8 @@ void ChatExchange::OnRouted(absl::StatusOr<v1::RouteResponse> result) {
   }
   const v1::RouteResponse& r = *result;
   std::string body;
-  openai::EncodeChatCompletion(body, r.completion(),
-                               Metadata(r.decision(), r.cost(), r.completion().usage()));
+  openai::P402Metadata meta = Metadata(r.decision(), r.cost(), r.completion().usage());
+  openai::EncodeChatCompletion(r.completion(), &meta, body);
   p_.metrics_.CountRequest(kRouteLabel, 200);
   p_.metrics_.CountChat("ok");
   p_.metrics_.ObserveLatency(ElapsedMs() / 1000.0);
@@ -346,7 +323,7 @@ void ChatExchange::OnEvent(const v1::StreamRouteResponse& event) {
         sink_->StartEventStream(ResponseHeaders());
       }
       std::string frame;
-      openai::EncodeChunk(frame, completion_id_, created_, stream_model_, event.delta());
+      openai::EncodeChunk(ChunkHeader(), &event.delta(), nullptr, nullptr, frame);
       sink_->WriteEvent(std::move(frame));
       return;
     }
@@ -359,16 +336,23 @@ void ChatExchange::OnEvent(const v1::StreamRouteResponse& event) {
       }
       openai::P402Metadata meta = Metadata(end.decision(), end.cost(), end.usage());
       std::string frame;
-      openai::EncodeFinalChunk(frame, completion_id_, created_, stream_model_,
-                               request_.chat.include_usage() ? &end.usage() : nullptr, meta);
       if (end.has_error() && !end.error().reason().empty()) {
-        openai::EncodeStreamError(frame, end.error().message(), "server_error",
-                                  end.error().reason());
+        // Never a silent truncation: an explicit error event carrying the cost of what was
+        // delivered, then [DONE].
+        if (request_.chat.include_usage()) {
+          openai::EncodeChunk(ChunkHeader(), nullptr, &end.usage(), nullptr, frame);
+        }
+        openai::EncodeStreamError(end.error().message(), "server_error", end.error().reason(),
+                                  &meta, frame);
         p_.metrics_.CountChat(end.error().reason());
       } else {
-        frame += openai::EncodeDone();
+        // The usage chunk (choices: []) carries p402_metadata; without include_usage an extra
+        // empty-choices chunk does (SDKs accept both).
+        openai::EncodeChunk(ChunkHeader(), nullptr,
+                            request_.chat.include_usage() ? &end.usage() : nullptr, &meta, frame);
         p_.metrics_.CountChat("ok");
       }
+      openai::EncodeDone(frame);
       sink_->WriteEvent(std::move(frame));
       Commit(end.cost(), end.usage(), end.decision().chosen());
       return;
@@ -390,8 +374,9 @@ void ChatExchange::OnDone(absl::Status status) {
     // The router went away mid-stream: say so explicitly, never a silent truncation. The cost of
     // what was delivered is unknown here; the reservation is released (under-charge, counted).
     std::string frame;
-    openai::EncodeStreamError(frame, "The stream was interrupted: " + MessageOf(status),
-                              "server_error", "stream_interrupted");
+    openai::EncodeStreamError("The stream was interrupted: " + MessageOf(status), "server_error",
+                              "stream_interrupted", nullptr, frame);
+    openai::EncodeDone(frame);
     sink_->WriteEvent(std::move(frame));
     Release("stream_interrupted");
     p_.metrics_.CountChat("stream_interrupted");

@@ -1,5 +1,6 @@
 #include "services/edge/http/edge_handler.h"
 
+#include "libs/common/clock.h"
 #include "libs/common/request_id.h"
 #include "libs/http/response.h"
 #include "libs/openai/error_body.h"
@@ -95,7 +96,9 @@ class EdgeHandler final : public http::Handler {
         return Reply(*writer, "models", 503, request_id, "catalog_unavailable",
                      "The model catalog is not loaded yet.");
       }
-      http::Response r = http::Response::Json(200, openai::EncodeModelList(catalog->models()));
+      std::string body;
+      openai::EncodeModelList(catalog->models(), catalog_created_unix_s_, body);
+      http::Response r = http::Response::Json(200, std::move(body));
       r.headers.Set("x-request-id", request_id);
       metrics_.CountRequest("models", 200);
       writer->Send(std::move(r));
@@ -109,7 +112,7 @@ class EdgeHandler final : public http::Handler {
   void Reply(http::ResponseWriter& writer, std::string_view route, int status,
              const std::string& request_id, std::string_view code, const std::string& message) {
     http::Response r = http::Response::Json(
-        status, openai::EncodeError(message, "invalid_request_error", {}, code));
+        status, openai::EncodeError(message, "invalid_request_error", std::nullopt, code));
     r.headers.Set("x-request-id", request_id);
     metrics_.CountRequest(route, status);
     writer.Send(std::move(r));
@@ -118,6 +121,8 @@ class EdgeHandler final : public http::Handler {
   ChatPipeline& pipeline_;
   CatalogSnapshot catalog_;
   EdgeMetrics& metrics_;
+  // `created` of every model in /v1/models: when this edge started (the catalog has no dates).
+  int64_t catalog_created_unix_s_ = UnixMillis(SystemClock::Get().Now()) / 1000;
 };
 
 }  // namespace
