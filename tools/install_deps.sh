@@ -8,7 +8,7 @@ PACKAGES=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libabsl-dev libboost-dev libboost-system-dev libsimdjson-dev catch2
   libssl-dev openssl libpq-dev postgresql postgresql-contrib
-  nodejs npm wrk iproute2 ca-certificates curl
+  nodejs npm wrk iproute2 ca-certificates curl python3 nginx-light
 )
 
 missing=()
