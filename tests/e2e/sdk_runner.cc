@@ -1,0 +1,134 @@
+#include "tests/e2e/sdk_runner.h"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include "tests/support/process.h"
+#include "tests/support/test_env.h"
+
+namespace p402::e2e {
+namespace {
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+bool IsExecutable(const std::string& path) { return ::access(path.c_str(), X_OK) == 0; }
+
+// The last non-empty line of `text` (the script prints exactly one; node warnings go to stderr).
+std::string LastLine(const std::string& text) {
+  size_t end = text.find_last_not_of("\r\n");
+  if (end == std::string::npos) {
+    return "";
+  }
+  size_t start = text.rfind('\n', end);
+  start = (start == std::string::npos) ? 0 : start + 1;
+  return text.substr(start, end - start + 1);
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> FindNode() {
+  if (const char* node = std::getenv("P402_NODE"); node != nullptr && *node != '\0') {
+    if (IsExecutable(node)) {
+      return std::string(node);
+    }
+    return absl::NotFoundError(std::string("P402_NODE=") + node + " is not executable");
+  }
+  const char* path = std::getenv("PATH");
+  std::stringstream dirs(path != nullptr ? path : "/usr/local/bin:/usr/bin:/bin");
+  std::string dir;
+  while (std::getline(dirs, dir, ':')) {
+    std::string candidate = (dir.empty() ? "." : dir) + "/node";
+    if (IsExecutable(candidate)) {
+      return candidate;
+    }
+  }
+  return absl::NotFoundError(
+      "node is not installed (the e2e tests drive the edge with the official openai npm SDK); "
+      "install nodejs (tools/install_deps.sh) or set P402_NODE");
+}
+
+absl::StatusOr<std::string> SdkClientScript() {
+  std::string dir = testing::SourceDir() + "/tests/e2e/node";
+  std::string script = dir + "/sdk_client.mjs";
+  if (::access(script.c_str(), R_OK) != 0) {
+    return absl::FailedPreconditionError("missing " + script);
+  }
+  if (::access((dir + "/node_modules/openai/package.json").c_str(), R_OK) != 0) {
+    return absl::FailedPreconditionError("the openai SDK is not installed in " + dir +
+                                         "/node_modules: run tools/e2e_deps.sh");
+  }
+  return script;
+}
+
+absl::StatusOr<json::Value> RunSdkClient(const SdkCall& call) {
+  auto node = FindNode();
+  if (!node.ok()) {
+    return node.status();
+  }
+  auto script = SdkClientScript();
+  if (!script.ok()) {
+    return script.status();
+  }
+  static std::atomic<int> counter{0};
+  std::string stem = call.work_dir + "/sdk-" + std::to_string(::getpid()) + "-" +
+                     std::to_string(counter.fetch_add(1)) + "-" + call.scenario;
+  testing::ProcessOptions o;
+  o.name = "sdk_client " + call.scenario;
+  o.path = *node;
+  o.args = {*script,       "--base-url",   call.base_url,
+            "--api-key",   call.api_key,   "--scenario",
+            call.scenario, "--timeout-ms", std::to_string(call.timeout.count())};
+  // Linux caps one argv string at 128 KiB; larger bodies go through a file.
+  constexpr size_t kMaxBodyArg = 16 * 1024;
+  if (call.body_json.size() > kMaxBodyArg) {
+    std::string body_file = stem + ".body.json";
+    std::ofstream(body_file, std::ios::binary) << call.body_json;
+    o.args.insert(o.args.end(), {"--body-file", body_file});
+  } else if (!call.body_json.empty()) {
+    o.args.insert(o.args.end(), {"--body", call.body_json});
+  }
+  if (!call.headers_json.empty()) {
+    o.args.insert(o.args.end(), {"--headers", call.headers_json});
+  }
+  o.log_path = stem + ".stderr";
+  o.stdout_path = stem + ".stdout";
+  // No proxy may sit between the SDK and a loopback gateway.
+  o.unset_env = {"HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "NODE_OPTIONS"};
+  auto process = testing::Process::Spawn(std::move(o));
+  if (!process.ok()) {
+    return process.status();
+  }
+  testing::Process& p = **process;
+  auto describe = [&] { return "\ncommand: " + p.CommandLine() + "\n" + p.LogTail(20); };
+  if (!p.WaitForExit(call.timeout + std::chrono::seconds(15))) {
+    p.Kill();
+    return absl::DeadlineExceededError("sdk_client.mjs did not finish in time" + describe());
+  }
+  std::string line = LastLine(ReadFile(stem + ".stdout"));
+  if (line.empty()) {
+    return absl::InternalError("sdk_client.mjs printed no result (" + p.StateDescription() + ")" +
+                               describe());
+  }
+  auto parsed = json::Value::Parse(line);
+  if (!parsed.ok() || !parsed->is_object()) {
+    return absl::InternalError("sdk_client.mjs printed a non-JSON line: " + line + describe());
+  }
+  if (const json::Value* err = parsed->Find("harness_error")) {
+    return absl::InternalError("sdk_client.mjs failed: " + err->Serialize() + describe());
+  }
+  if (p.exit_code() != 0) {
+    return absl::InternalError("sdk_client.mjs " + p.StateDescription() + describe());
+  }
+  return *std::move(parsed);
+}
+
+}  // namespace p402::e2e
