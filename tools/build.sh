@@ -5,7 +5,6 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 BUILD="${P402_BUILD_DIR:-$ROOT/build}"
 JOBS="${P402_JOBS:-$(nproc)}"
-export CCACHE_DIR="${CCACHE_DIR:-$ROOT/.ccache}"
 if [ ! -f "$BUILD/build.ninja" ]; then
   cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE="${P402_BUILD_TYPE:-RelWithDebInfo}"
 fi

@@ -222,7 +222,7 @@ void ChatExchange::Dispatch() {
   meta->set_request_id(call_.request_id);
   meta->set_tenant_id(auth_.tenant_id());
   meta->set_api_key_id(auth_.api_key_id());
-  meta->set_session_id(auth_.session_id());
+  meta->set_session_id(auth_.session_id().empty() ? request_.ext.session_id : auth_.session_id());
   *route.mutable_chat() = request_.chat;
   if (model_ != nullptr) {
     // Resolve "gpt-4o" to the catalog's provider/model so the router needs no second lookup.
