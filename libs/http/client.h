@@ -41,7 +41,9 @@ struct ClientTimeouts {
 struct ClientRequest {
   std::string method = "GET";
   std::string url;  // absolute http:// or https:// URL
-  Headers headers;  // Host and Content-Length are set by the client; hop-by-hop fields dropped
+  // Host and Content-Length are set by the client, User-Agent defaults to "p402", hop-by-hop
+  // fields are dropped. Bodies are not decompressed: do not send Accept-Encoding.
+  Headers headers;
   std::string body;
   ClientTimeouts timeouts;
   // Larger response bodies fail the call with ResourceExhausted. Unlimited when unset.

@@ -4,6 +4,7 @@
 // handlers can be unit-tested by building a Request by hand.
 #pragma once
 
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -11,6 +12,11 @@
 #include "libs/http/headers.h"
 
 namespace p402::http {
+
+// Every Request body handed to a handler has at least this much spare capacity after its
+// bytes, so a SIMD JSON parser can read past the end without copying (simdjson's
+// SIMDJSON_PADDING is 64).
+inline constexpr size_t kRequestBodyPadding = 64;
 
 struct Request {
   std::string method;          // as received, e.g. "POST" (methods are case-sensitive)

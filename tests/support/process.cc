@@ -121,8 +121,8 @@ absl::StatusOr<std::unique_ptr<Process>> Process::Spawn(ProcessOptions options) 
     return absl::InvalidArgumentError("ProcessOptions needs path and log_path");
   }
   if (::access(options.path.c_str(), X_OK) != 0) {
-    return absl::NotFoundError("not an executable file: " + options.path + " (" +
-                               ErrnoText(errno) + ")");
+    return absl::NotFoundError("not an executable file: " + options.path + " (" + ErrnoText(errno) +
+                               ")");
   }
   // Everything the child needs is prepared before fork (no allocation after it).
   std::vector<std::string> argv_strings{options.path};

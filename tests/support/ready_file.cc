@@ -87,9 +87,9 @@ absl::StatusOr<ReadyFile> WaitForReadyFile(const std::string& path,
     if (process != nullptr && !process->alive()) {
       // It may have written the file just before exiting (e.g. crashed after start): still an
       // error, the service is gone.
-      return absl::FailedPreconditionError(process->name() + " (" + process->CommandLine() +
-                                           ") " + process->StateDescription() +
-                                           " before it was ready" + tail());
+      return absl::FailedPreconditionError(process->name() + " (" + process->CommandLine() + ") " +
+                                           process->StateDescription() + " before it was ready" +
+                                           tail());
     }
     if (std::chrono::steady_clock::now() >= deadline) {
       return absl::DeadlineExceededError(

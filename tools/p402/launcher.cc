@@ -35,6 +35,7 @@ struct LauncherConfig {
   std::vector<std::string> only;
   bool no_mock = false;
   std::string http_listen;
+  std::string admin_listen;
   std::string demo_api_key;
   std::string ready_file;
 };
@@ -48,6 +49,9 @@ const config::Schema<LauncherConfig>& Schema() {
             "Do not start mock providers; the router calls the real provider APIs");
     s->String("http_listen", "P402_HTTP_LISTEN", &LauncherConfig::http_listen, "127.0.0.1:8080",
               "Edge HTTP listen address")
+        .Validate(config::ListenAddress());
+    s->String("admin_listen", "P402_ADMIN_LISTEN", &LauncherConfig::admin_listen,
+              "127.0.0.1:9080", "Edge admin listener (/metrics, /healthz, /readyz)")
         .Validate(config::ListenAddress());
     s->String("demo_api_key", "P402_DEMO_API_KEY", &LauncherConfig::demo_api_key, "",
               "API key of the demo tenant (secret; generated and printed when empty)")
@@ -120,7 +124,9 @@ int Run(int argc, char** argv) {
   std::unique_ptr<policy::PolicyServer> policy_server;
   std::string policy_addr = "127.0.0.1:50052";
   if (wanted("policy")) {
-    auto c = LoadService(policy::PolicyConfigSchema(), {"--admin_listen=127.0.0.1:0"},
+    // In-process services talk over loopback gRPC on ports the kernel picks.
+    auto c = LoadService(policy::PolicyConfigSchema(),
+                         {"--grpc_listen=127.0.0.1:0", "--admin_listen=127.0.0.1:0"},
                          {{"P402_POLICY_BOOTSTRAP_API_KEY", api_key}});
     if (!c.ok()) return Fail("policy config", c.status());
     auto s = policy::PolicyServer::Start(*c);
@@ -133,7 +139,7 @@ int Run(int argc, char** argv) {
   std::unique_ptr<router::RouterServer> router_server;
   std::string router_addr = "127.0.0.1:50051";
   if (wanted("router")) {
-    std::vector<std::string> args = {"--admin_listen=127.0.0.1:0"};
+    std::vector<std::string> args = {"--grpc_listen=127.0.0.1:0", "--admin_listen=127.0.0.1:0"};
     if (!base_urls.empty()) {
       args.push_back("--provider_base_urls=" + base_urls);
       args.push_back("--providers=openai,anthropic");
@@ -150,7 +156,8 @@ int Run(int argc, char** argv) {
   std::unique_ptr<edge::EdgeServer> edge_server;
   if (wanted("edge")) {
     auto c = LoadService(edge::EdgeConfigSchema(),
-                         {"--http_listen=" + cfg.http_listen, "--policy_addr=" + policy_addr,
+                         {"--http_listen=" + cfg.http_listen, "--admin_listen=" + cfg.admin_listen,
+                          "--policy_addr=" + policy_addr,
                           "--router_addr=" + router_addr});
     if (!c.ok()) return Fail("edge config", c.status());
     auto s = edge::EdgeServer::Start(*c);

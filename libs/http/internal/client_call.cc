@@ -1,9 +1,5 @@
 #include "libs/http/internal/client_call.h"
 
-#include <sys/socket.h>
-
-#include <cerrno>
-
 #include <boost/asio/connect.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl/host_name_verification.hpp>
@@ -29,53 +25,6 @@ bool IsIpLiteral(const std::string& host) {
 }
 
 }  // namespace
-
-// ---- ConnectionPool ----
-
-bool ConnectionPool::Usable(ClientConnection& conn, SteadyClock::time_point now) const {
-  if (now - conn.idle_since > ttl_ || conn.buffer.size() > 0) {
-    return false;
-  }
-  // An idle keep-alive connection the server has closed reads as EOF; anything readable at all
-  // (EOF, stray bytes, a TLS alert) makes it unusable. EAGAIN means it is still quiet and open.
-  char byte;
-  ssize_t r = ::recv(conn.stream.socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-  return r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
-}
-
-std::unique_ptr<ClientConnection> ConnectionPool::Take(const std::string& origin) {
-  auto it = idle_.find(origin);
-  if (it == idle_.end()) {
-    return nullptr;
-  }
-  auto& list = it->second;
-  auto now = SteadyClock::now();
-  while (!list.empty()) {
-    std::unique_ptr<ClientConnection> conn = std::move(list.back());  // most recently used
-    list.pop_back();
-    if (Usable(*conn, now)) {
-      return conn;
-    }
-  }
-  return nullptr;
-}
-
-void ConnectionPool::Put(const std::string& origin, std::unique_ptr<ClientConnection> conn) {
-  auto& list = idle_[origin];
-  auto now = SteadyClock::now();
-  // Drop expired ones from the cold end so closed sockets do not pile up.
-  while (!list.empty() && now - list.front()->idle_since > ttl_) {
-    list.erase(list.begin());
-  }
-  if (list.size() >= max_idle_) {
-    return;  // `conn` closes here
-  }
-  conn->idle_since = now;
-  conn->reused = true;
-  list.push_back(std::move(conn));
-}
-
-// ---- ClientCallImpl ----
 
 ClientCallImpl::ClientCallImpl(ClientShared& shared, ClientWorker& worker, ClientRequest request,
                                ClientCallbacks callbacks)
@@ -119,6 +68,9 @@ void ClientCallImpl::Start() {
   }
   url_ = std::move(*url);
   origin_ = url_.Origin();
+  if (!request_.headers.Has("user-agent")) {
+    request_.headers.Add("User-Agent", "p402");  // some CDNs in front of providers demand one
+  }
   timer_.emplace(worker_.ioc);
   total_deadline_ = DeadlineAfter(request_.timeouts.total);
   conn_ = worker_.pool.Take(origin_);
@@ -308,17 +260,6 @@ void ClientCallImpl::OnRead(const beast_error_code& ec, size_t n) {
       return;
     }
     bool interim = status_ >= 100 && status_ < 200 && status_ != 101;
-    if (parser_->is_header_done() && !headers_delivered_ && !interim) {
-      headers_delivered_ = true;
-      headers_deadline_ = SteadyClock::time_point::max();
-      idle_deadline_ = DeadlineAfter(request_.timeouts.idle);
-      if (callbacks_.on_headers && !cancel_requested_.load(std::memory_order_acquire)) {
-        callbacks_.on_headers(status_, std::move(headers_));
-      }
-      if (done_) {
-        return;
-      }
-    }
     if (parser_->is_done()) {
       if (interim) {
         ResetParser();  // 100 Continue and friends: the real response follows
@@ -340,6 +281,20 @@ void ClientCallImpl::OnStatus(int status) { status_ = status; }
 
 void ClientCallImpl::OnField(std::string_view name, std::string_view value) {
   headers_.Add(std::string(name), std::string(value));
+}
+
+void ClientCallImpl::OnHeaderDone() {
+  // Runs inside the parser, before the body bytes that arrived with the head are delivered.
+  bool interim = status_ >= 100 && status_ < 200 && status_ != 101;
+  if (interim || headers_delivered_) {
+    return;
+  }
+  headers_delivered_ = true;
+  headers_deadline_ = SteadyClock::time_point::max();
+  idle_deadline_ = DeadlineAfter(request_.timeouts.idle);
+  if (callbacks_.on_headers && !cancel_requested_.load(std::memory_order_acquire)) {
+    callbacks_.on_headers(status_, std::move(headers_));
+  }
 }
 
 void ClientCallImpl::OnBody(std::string_view piece) {

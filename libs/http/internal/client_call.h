@@ -93,6 +93,7 @@ class ClientCallImpl final : public ClientCall,
   // ResponseSink.
   void OnStatus(int status) override;
   void OnField(std::string_view name, std::string_view value) override;
+  void OnHeaderDone() override;
   void OnBody(std::string_view piece) override;
 
   void Connect();

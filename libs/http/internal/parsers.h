@@ -52,7 +52,7 @@ class RequestParser final : public beast_http::basic_parser<true> {
                          beast_error_code&) override {
     // The parser has already rejected lengths above body_limit, so this reserve is bounded.
     if (length) {
-      request_.body.reserve(static_cast<size_t>(*length));
+      request_.body.reserve(static_cast<size_t>(*length) + kRequestBodyPadding);
     }
   }
   std::size_t on_body_impl(boost::beast::string_view body, beast_error_code&) override {
@@ -66,7 +66,11 @@ class RequestParser final : public beast_http::basic_parser<true> {
     request_.body.append(body.data(), body.size());
     return body.size();
   }
-  void on_finish_impl(beast_error_code&) override {}
+  void on_finish_impl(beast_error_code&) override {
+    if (request_.body.capacity() < request_.body.size() + kRequestBodyPadding) {
+      request_.body.reserve(request_.body.size() + kRequestBodyPadding);
+    }
+  }
 
   Request request_;
 };
@@ -77,6 +81,8 @@ class ResponseSink {
   virtual ~ResponseSink() = default;
   virtual void OnStatus(int status) = 0;
   virtual void OnField(std::string_view name, std::string_view value) = 0;
+  // The head is complete (called before any OnBody of the same message).
+  virtual void OnHeaderDone() = 0;
   virtual void OnBody(std::string_view piece) = 0;
 };
 
@@ -102,7 +108,7 @@ class ResponseParser final : public beast_http::basic_parser<false> {
     sink_.OnField(std::string_view(name.data(), name.size()),
                   std::string_view(value.data(), value.size()));
   }
-  void on_header_impl(beast_error_code&) override {}
+  void on_header_impl(beast_error_code&) override { sink_.OnHeaderDone(); }
   void on_body_init_impl(boost::optional<std::uint64_t> const&, beast_error_code&) override {}
   std::size_t on_body_impl(boost::beast::string_view body, beast_error_code&) override {
     if (!body.empty()) {

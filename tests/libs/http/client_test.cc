@@ -80,6 +80,18 @@ TEST_CASE("headers timeout fires against a server that never answers", "[unit][h
   CHECK(elapsed < std::chrono::seconds(3));
 }
 
+TEST_CASE("connect timeout fires when the server's accept queue is full", "[unit][http]") {
+  testing::SilentListener full(0);
+  full.Saturate(8);  // later SYNs are dropped by the kernel, so connects hang
+  auto client = MakeClient();
+  ClientRequest req = Get("http://127.0.0.1:" + std::to_string(full.port()) + "/");
+  req.timeouts.connect = std::chrono::milliseconds(300);
+  auto start = std::chrono::steady_clock::now();
+  auto resp = client->FetchBlocking(req);
+  CHECK_THAT(resp.status(), StatusIs(absl::StatusCode::kDeadlineExceeded, "connect timeout"));
+  CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(3));
+}
+
 TEST_CASE("idle timeout fires on a stalled stream after the first bytes", "[unit][http]") {
   std::mutex mu;
   std::vector<std::shared_ptr<ResponseWriter>> held;
@@ -121,6 +133,41 @@ TEST_CASE("total timeout bounds a slow but steady stream", "[unit][http]") {
   CHECK_THAT(resp.status(), StatusIs(absl::StatusCode::kDeadlineExceeded, "total timeout"));
   stop = true;
   producer.join();
+}
+
+TEST_CASE("on_headers always runs before the first on_body", "[unit][http]") {
+  auto server = StartServer([](Request req, std::shared_ptr<ResponseWriter> w) {
+    if (req.path() == "/stream") {
+      w->StartStream(200, {});
+      w->Write("abc");
+      w->Finish();
+      return;
+    }
+    w->Send(Response::Text(200, "head and body in one segment"));
+  });
+  auto client = MakeClient();
+  for (const char* path : {"/plain", "/stream"}) {
+    std::mutex mu;
+    std::string order;
+    std::atomic<bool> done{false};
+    ClientCallbacks cb;
+    cb.on_headers = [&](int, Headers) {
+      std::lock_guard<std::mutex> lock(mu);
+      order += "H";
+    };
+    cb.on_body = [&](std::string_view) {
+      std::lock_guard<std::mutex> lock(mu);
+      order += "B";
+    };
+    cb.on_complete = [&](absl::Status) { done = true; };
+    client->Send(Get("http://127.0.0.1:" + std::to_string(server->port()) + path), cb);
+    REQUIRE(WaitFor([&] { return done.load(); }));
+    std::lock_guard<std::mutex> lock(mu);
+    INFO(path << " order=" << order);
+    REQUIRE(order.size() >= 2);
+    CHECK(order[0] == 'H');
+    CHECK(order.find('H', 1) == std::string::npos);
+  }
 }
 
 TEST_CASE("connection refused is Unavailable - a bad URL is InvalidArgument", "[unit][http]") {

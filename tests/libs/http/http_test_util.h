@@ -21,6 +21,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <vector>
 
 namespace p402::http::testing {
 
@@ -139,24 +140,46 @@ inline size_t CountOf(std::string_view hay, std::string_view needle) {
 // its backlog, so clients connect and send, and never hear anything back.
 class SilentListener {
  public:
-  SilentListener() {
+  // `backlog` 0 with a few connections already queued makes the kernel drop further SYNs, so
+  // new connects hang (for connect-timeout tests).
+  explicit SilentListener(int backlog = 16) {
     fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_port = 0;
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-    ::listen(fd_, 16);
+    ::listen(fd_, backlog);
     socklen_t len = sizeof(addr);
     ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
     port_ = ntohs(addr.sin_port);
   }
-  ~SilentListener() { ::close(fd_); }
+  ~SilentListener() {
+    for (int fd : fillers_) {
+      ::close(fd);
+    }
+    ::close(fd_);
+  }
   int port() const { return port_; }
+
+  // Opens `n` non-blocking connections that nobody accepts, filling the accept queue.
+  void Saturate(int n) {
+    for (int i = 0; i < n; ++i) {
+      int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+      sockaddr_in addr{};
+      addr.sin_family = AF_INET;
+      addr.sin_port = htons(static_cast<uint16_t>(port_));
+      addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));  // EINPROGRESS is fine
+      fillers_.push_back(fd);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // let the handshakes settle
+  }
 
  private:
   int fd_ = -1;
   int port_ = 0;
+  std::vector<int> fillers_;
 };
 
 // A port on 127.0.0.1 with nothing listening (bound then released).

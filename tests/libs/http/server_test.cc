@@ -10,6 +10,7 @@
 #include "catch2/catch.hpp"
 #include "libs/http/client.h"
 #include "tests/libs/http/http_test_util.h"
+#include "tests/libs/http/server_fixture.h"
 #include "tests/support/catch_status.h"
 
 namespace p402::http {
@@ -20,35 +21,16 @@ using p402::testing::StatusIs;
 using testing::CountOf;
 using testing::RawConnection;
 using testing::WaitFor;
-
-std::unique_ptr<HttpServer> StartServer(HandlerFunction fn, ServerOptions options = {}) {
-  options.handler = MakeHandler(std::move(fn));
-  auto server = HttpServer::Start(std::move(options));
-  REQUIRE_THAT(server.status(), IsOk());
-  return std::move(*server);
-}
-
-std::unique_ptr<HttpClient> MakeClient() {
-  auto client = HttpClient::Create();
-  REQUIRE_THAT(client.status(), IsOk());
-  return std::move(*client);
-}
-
-std::string Url(const HttpServer& server, std::string_view path) {
-  return "http://127.0.0.1:" + std::to_string(server.port()) + std::string(path);
-}
-
-ClientRequest Get(std::string url) {
-  ClientRequest r;
-  r.url = std::move(url);
-  r.timeouts.total = std::chrono::seconds(10);
-  return r;
-}
-
+using testing::Get;
+using testing::MakeClient;
+using testing::StartServer;
+using testing::Url;
 TEST_CASE("server answers a request and exposes its parts", "[unit][http]") {
   std::mutex mu;
   Request seen;
+  std::atomic<bool> padded{false};
   auto server = StartServer([&](Request req, std::shared_ptr<ResponseWriter> w) {
+    padded = req.body.capacity() >= req.body.size() + kRequestBodyPadding;
     {
       std::lock_guard<std::mutex> lock(mu);
       seen = req;
@@ -81,6 +63,7 @@ TEST_CASE("server answers a request and exposes its parts", "[unit][http]") {
   CHECK(seen.Header("X-CUSTOM") == "Value");
   CHECK(seen.Header("host") == "127.0.0.1:" + std::to_string(server->port()));
   CHECK(seen.body == "hello body");
+  CHECK(padded.load());
   CHECK(seen.version == 11);
   CHECK(seen.keep_alive);
   CHECK(seen.remote_address.rfind("127.0.0.1:", 0) == 0);
@@ -188,120 +171,6 @@ TEST_CASE("pipelining depth is bounded", "[unit][http]") {
   held[3]->Send(Response::Text(200, "r3"));
   const std::string& got = conn.ReadUntilContains("r3");
   CHECK(CountOf(got, "HTTP/1.1 200 OK") == 4);
-}
-
-TEST_CASE("body over the limit gets 413 with an OpenAI-shaped error", "[unit][http]") {
-  ServerOptions options;
-  options.body_limit_bytes = 1024;
-  std::atomic<int> handled{0};
-  auto server = StartServer(
-      [&](Request, std::shared_ptr<ResponseWriter> w) {
-        ++handled;
-        w->Send(Response::Text(200, "ok"));
-      },
-      options);
-  auto client = MakeClient();
-  ClientRequest req = Get(Url(*server, "/"));
-  req.method = "POST";
-  req.body = std::string(1024, 'a');  // exactly at the limit: accepted
-  auto ok = client->FetchBlocking(req);
-  REQUIRE_THAT(ok.status(), IsOk());
-  CHECK(ok->status == 200);
-
-  req.body = std::string(5000, 'a');
-  auto big = client->FetchBlocking(req);
-  REQUIRE_THAT(big.status(), IsOk());
-  CHECK(big->status == 413);
-  CHECK(big->headers.Get("connection") == "close");
-  CHECK(big->body.find(R"("type":"invalid_request_error")") != std::string::npos);
-  CHECK(big->body.find(R"("code":"body_too_large")") != std::string::npos);
-  CHECK(big->body.find(R"("param":null)") != std::string::npos);
-  CHECK(handled == 1);
-
-  SECTION("also for chunked bodies") {
-    RawConnection conn(server->port());
-    std::string chunk(800, 'b');
-    REQUIRE(conn.Send("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
-                      "320\r\n" + chunk + "\r\n320\r\n" + chunk + "\r\n0\r\n\r\n"));
-    CHECK(conn.ReadToEof().rfind("HTTP/1.1 413 Payload Too Large", 0) == 0);
-    CHECK(handled == 1);
-  }
-}
-
-TEST_CASE("malformed requests get 400 + oversized headers 431", "[unit][http]") {
-  ServerOptions options;
-  options.header_limit_bytes = 2048;
-  auto server = StartServer(
-      [](Request, std::shared_ptr<ResponseWriter> w) { w->Send(Response::Text(200, "ok")); },
-      options);
-  {
-    RawConnection conn(server->port());
-    REQUIRE(conn.Send("THIS IS NOT HTTP\r\n\r\n"));
-    const std::string& got = conn.ReadToEof();
-    CHECK(got.rfind("HTTP/1.1 400 Bad Request", 0) == 0);
-    CHECK(got.find(R"({"error":{"message":")") != std::string::npos);
-    CHECK(conn.closed());
-  }
-  {
-    RawConnection conn(server->port());
-    REQUIRE(conn.Send("GET / HTTP/1.1\r\nHost: x\r\nContent-Length: nope\r\n\r\n"));
-    CHECK(conn.ReadToEof().rfind("HTTP/1.1 400", 0) == 0);
-  }
-  {
-    RawConnection conn(server->port());
-    REQUIRE(conn.Send("GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(4096, 'x') +
-                      "\r\n\r\n"));
-    CHECK(conn.ReadToEof().rfind("HTTP/1.1 431", 0) == 0);
-  }
-  CHECK(server->stats().protocol_errors == 3);
-  CHECK(server->stats().requests == 0);
-}
-
-TEST_CASE("unsupported Expect gets 417 - 100-continue gets an interim response", "[unit][http]") {
-  auto server = StartServer([](Request req, std::shared_ptr<ResponseWriter> w) {
-    w->Send(Response::Text(200, "got " + req.body));
-  });
-  {
-    RawConnection conn(server->port());
-    REQUIRE(conn.Send("POST / HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
-                      "Content-Length: 5\r\n\r\n"));
-    CHECK(conn.ReadUntilContains("\r\n\r\n").rfind("HTTP/1.1 100 Continue\r\n\r\n", 0) == 0);
-    REQUIRE(conn.Send("hello"));
-    CHECK(conn.ReadUntilContains("got hello").find("HTTP/1.1 200 OK") != std::string::npos);
-  }
-  {
-    RawConnection conn(server->port());
-    REQUIRE(conn.Send("POST / HTTP/1.1\r\nHost: x\r\nExpect: magic\r\nContent-Length: 1\r\n\r\n"));
-    CHECK(conn.ReadToEof().rfind("HTTP/1.1 417", 0) == 0);
-  }
-}
-
-TEST_CASE("read timeout answers 408 to a stalled request - idle connections are closed",
-          "[unit][http]") {
-  ServerOptions options;
-  options.read_timeout = std::chrono::milliseconds(200);
-  options.idle_timeout = std::chrono::milliseconds(200);
-  auto server = StartServer(
-      [](Request, std::shared_ptr<ResponseWriter> w) { w->Send(Response::Text(200, "ok")); },
-      options);
-  {
-    RawConnection conn(server->port());
-    REQUIRE(conn.Send("GET / HTTP/1.1\r\nHost: x\r\n"));  // header never finished
-    auto start = std::chrono::steady_clock::now();
-    const std::string& got = conn.ReadToEof(std::chrono::seconds(5));
-    CHECK(got.rfind("HTTP/1.1 408 Request Timeout", 0) == 0);
-    CHECK(got.find("request_timeout") != std::string::npos);
-    CHECK(conn.closed());
-    CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(3));
-  }
-  {
-    RawConnection conn(server->port());
-    REQUIRE(conn.Send("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
-    conn.ReadUntilContains("ok");
-    const std::string& got = conn.ReadToEof(std::chrono::seconds(5));  // then idle
-    CHECK(conn.closed());
-    CHECK(CountOf(got, "HTTP/1.1") == 1);  // closed silently, no 408 for an idle connection
-  }
 }
 
 TEST_CASE("streaming response arrives chunk by chunk", "[unit][http]") {
@@ -462,41 +331,6 @@ TEST_CASE("a client that stops reading overflows the stream buffer and is cut", 
   REQUIRE(WaitFor([&] { return closed.load(); }, std::chrono::seconds(20)));
   producer.join();
   CHECK(max_buffered.load() < 8u << 20);
-}
-
-TEST_CASE("HEAD gets headers only - HTTP/1.0 closes after the response", "[unit][http]") {
-  auto server = StartServer([](Request, std::shared_ptr<ResponseWriter> w) {
-    w->Send(Response::Text(200, "twelve bytes"));
-  });
-  {
-    RawConnection conn(server->port());
-    REQUIRE(conn.Send("HEAD / HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n"));
-    const std::string& got = conn.ReadUntilContains("twelve bytes");
-    CHECK(CountOf(got, "Content-Length: 12") == 2);
-    CHECK(CountOf(got, "twelve bytes") == 1);
-  }
-  {
-    RawConnection conn(server->port());
-    REQUIRE(conn.Send("GET / HTTP/1.0\r\n\r\n"));
-    const std::string& got = conn.ReadToEof();
-    CHECK(got.rfind("HTTP/1.0 200 OK", 0) == 0);
-    CHECK(got.find("Connection: close") != std::string::npos);
-    CHECK(conn.closed());
-  }
-}
-
-TEST_CASE("connections beyond max_connections are shed with 503", "[unit][http]") {
-  ServerOptions options;
-  options.max_connections = 1;
-  auto server = StartServer(
-      [](Request, std::shared_ptr<ResponseWriter> w) { w->Send(Response::Text(200, "ok")); },
-      options);
-  RawConnection first(server->port());
-  REQUIRE(first.Send("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
-  first.ReadUntilContains("ok");
-  RawConnection second(server->port());
-  CHECK(second.ReadToEof().rfind("HTTP/1.1 503", 0) == 0);
-  CHECK(server->stats().connections_rejected == 1);
 }
 
 TEST_CASE("shutdown aborts in-flight streams and returns promptly", "[unit][http]") {
