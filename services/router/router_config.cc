@@ -56,6 +56,10 @@ const config::Schema<RouterConfig>& RouterConfigSchema() {
                 std::chrono::seconds(60),
                 "Longest silence in a provider's body (time to first token, gaps between tokens)")
         .Validate(config::PositiveDuration());
+    s->Duration("first_token_timeout", "P402_ROUTER_FIRST_TOKEN_TIMEOUT",
+                &RouterConfig::first_token_timeout, std::chrono::seconds(60),
+                "Streams: wait for the first token before failing over to the next candidate")
+        .Validate(config::PositiveDuration());
     s->String("ca_file", "P402_ROUTER_CA_FILE", &RouterConfig::ca_file, "",
               "Extra PEM CA file trusted for provider HTTPS (tests)");
     s->Int("http_threads", "P402_ROUTER_HTTP_THREADS", &RouterConfig::http_threads, 2,

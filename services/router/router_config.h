@@ -25,6 +25,7 @@ struct RouterConfig {
   std::chrono::milliseconds connect_timeout{0};
   std::chrono::milliseconds header_timeout{0};
   std::chrono::milliseconds idle_timeout{0};
+  std::chrono::milliseconds first_token_timeout{60'000};
   // Extra PEM CA file trusted for provider HTTPS (tests with a self-signed provider).
   std::string ca_file;
   int64_t http_threads = 2;

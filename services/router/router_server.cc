@@ -76,6 +76,7 @@ class RouterServer::Impl {
     options.connect_timeout = config_.connect_timeout;
     options.header_timeout = config_.header_timeout;
     options.idle_timeout = config_.idle_timeout;
+    options.first_token_timeout = config_.first_token_timeout;
     executor_ =
         std::make_unique<HttpProviderExecutor>(*catalog_, std::move(keys), *client_, *timers_,
                                                *health_, *metrics_, SystemClock::Get(), options);

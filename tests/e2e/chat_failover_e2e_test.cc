@@ -102,7 +102,8 @@ TEST_CASE("failover: a stream fails over before its first token", "[e2e][failove
     int http_status;
   };
   for (const Case& c : {Case{"[[mock:openai:status=500]]", "server_error", 500},
-                        Case{"[[mock:openai:ttft_ms=30000]]", "timeout", 0}}) {
+                        // Headers (200) arrive at once; the first token never does in time.
+                        Case{"[[mock:openai:ttft_ms=30000]]", "timeout", 200}}) {
     INFO(c.directive);
     json::Value r = suite.RunSdk(
         "stream", ChatBody(kModel, std::string("Say hello. ") + c.directive, kFailover));
@@ -142,7 +143,11 @@ TEST_CASE("failover: a stream cut after the first token ends with an explicit er
   REQUIRE(meta != nullptr);
   CheckMetadata(*meta);
   CHECK(meta->GetString("provider") == "openai");
-  CHECK(meta->GetInt("output_tokens") == 3);  // TODO(lead): confirm delivered-token metering
+  // The mock reports no usage for a cut stream, so the router estimates the delivered tokens
+  // (3 words, 17 bytes) with the documented upper-biased estimator and says so.
+  CHECK(meta->GetBool("cost_estimated") == true);
+  CHECK(meta->GetInt("output_tokens") >= 3);
+  CHECK(meta->GetInt("output_tokens") <= 8);
 }
 
 TEST_CASE("failover: when every candidate fails the client gets an OpenAI error",

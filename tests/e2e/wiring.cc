@@ -28,22 +28,19 @@ Wiring DefaultWiring() {
       {"P402_POLICY_DATABASE_URL", "${PG_DSN}"},
   };
 
-  // Router. TODO(lead): every name below is a guess; the router's config is not written yet.
-  // Assumptions: (1) base URLs are overridable per provider by env, value = the catalog's
-  // base_url form (with /v1, see services/router/data/README.md); (2) only providers whose key
-  // env var is set are routable, so with just these two keys every call lands on a mock.
+  // Router: flags from services/router/router_config.cc. Only the two mock-backed providers are
+  // enabled; the header timeout is short so the "provider hangs" failover case is quick.
   w.router.name = "router";
   w.router.binary = "services/router/p402-router";
   w.router.cmake_target = "p402-router";
   w.router.args = {"--grpc_listen=127.0.0.1:0", "--admin_listen=127.0.0.1:0",
                    "--ready_file=${READY_FILE}",
                    "--catalog=${SOURCE_DIR}/services/router/data/catalog.json",
-                   // TODO(lead): the per-attempt wait for the first byte/token before failing
-                   // over; chat_failover_e2e_test's "times out" case relies on it being short.
-                   "--first_token_timeout=2s"};
+                   "--providers=openai,anthropic",
+                   "--provider_base_urls=openai=${MOCK_URL:openai}/v1,"
+                   "anthropic=${MOCK_URL:anthropic}/v1",
+                   "--header_timeout=2s", "--first_token_timeout=2s"};
   w.router.env = {
-      {"P402_ROUTER_BASE_URL_OPENAI", "${MOCK_URL:openai}/v1"},
-      {"P402_ROUTER_BASE_URL_ANTHROPIC", "${MOCK_URL:anthropic}/v1"},
       {"OPENAI_API_KEY", "sk-mock-openai"},
       {"ANTHROPIC_API_KEY", "sk-mock-anthropic"},
   };

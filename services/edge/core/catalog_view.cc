@@ -48,6 +48,12 @@ MicroUsd CatalogView::WorstCase(const v1::ModelInfo& model, int64_t input_tokens
   return AddMoney(input, output).value_or(INT64_MAX);
 }
 
+std::string_view CatalogView::LowerTier(std::string_view a, std::string_view b) {
+  if (a.empty()) return b;
+  if (b.empty()) return a;
+  return TierRank(a) <= TierRank(b) ? a : b;
+}
+
 MicroUsd CatalogView::ModeCeiling(int64_t input_tokens, std::optional<int64_t> max_tokens,
                                   std::string_view max_tier, MicroUsd max_cost) const {
   MicroUsd ceiling = 0;

@@ -35,6 +35,9 @@ class CatalogView {
   // The reservation ceiling for a request routed by mode (the router may pick any available
   // model): the largest worst case over available models whose tier is allowed, capped by
   // `max_cost` when > 0. The router never picks a candidate above the ceiling it is given.
+  // The lower of two tiers ("budget" < "mid" < "premium"; empty = no cap).
+  static std::string_view LowerTier(std::string_view a, std::string_view b);
+
   MicroUsd ModeCeiling(int64_t input_tokens, std::optional<int64_t> max_tokens,
                        std::string_view max_tier, MicroUsd max_cost) const;
 

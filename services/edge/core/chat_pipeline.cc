@@ -171,7 +171,16 @@ void ChatExchange::Start() {
   }
   if (model_ != nullptr) {
     *req.mutable_model() = model_->ref();
-    req.set_worst_case_micro_usd(CatalogView::WorstCase(*model_, input_tokens, max_tokens));
+    MicroUsd worst = CatalogView::WorstCase(*model_, input_tokens, max_tokens);
+    // With failover (on unless the client turned it off) the router may answer from another
+    // model of the same tier; the reservation must cover that too, since the router never picks
+    // a candidate above its spend limit.
+    if (!routing.has_failover() || routing.failover().enabled()) {
+      std::string_view tier = CatalogView::LowerTier(model_->tier(), routing.max_tier());
+      worst = std::max(worst, catalog_->ModeCeiling(input_tokens, max_tokens, tier,
+                                                    routing.max_cost_micro_usd()));
+    }
+    req.set_worst_case_micro_usd(worst);
     req.set_max_output_tokens(CatalogView::MaxOutput(*model_, max_tokens));
     req.set_output_per_mtok_micro_usd(model_->prices().output_per_mtok_micro_usd());
   } else if (!explicit_model) {
@@ -223,12 +232,10 @@ void ChatExchange::Dispatch() {
   meta->set_tenant_id(auth_.tenant_id());
   meta->set_api_key_id(auth_.api_key_id());
   meta->set_session_id(auth_.session_id().empty() ? request_.ext.session_id : auth_.session_id());
+  // The model and routing options go to the router as the client wrote them: the router resolves
+  // the model itself (a bare id may be served by several providers) and may fail over across
+  // providers; pinning the provider here would defeat that.
   *route.mutable_chat() = request_.chat;
-  if (model_ != nullptr) {
-    // Resolve "gpt-4o" to the catalog's provider/model so the router needs no second lookup.
-    route.mutable_chat()->set_model(model_->ref().model());
-    request_.ext.routing.set_provider(model_->ref().provider());
-  }
   if (auth_.reduced_max_tokens() > 0) {
     route.mutable_chat()->set_max_tokens(auth_.reduced_max_tokens());
   }

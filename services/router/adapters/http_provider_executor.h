@@ -46,6 +46,9 @@ struct ExecutorOptions {
   std::chrono::milliseconds header_timeout{120'000};
   // Longest silence between body bytes (a stream's time to first token and between tokens).
   std::chrono::milliseconds idle_timeout{60'000};
+  // Streams: longest wait from sending the request to the first content token. Past it the
+  // attempt counts as a timeout and the request fails over (nothing was delivered yet).
+  std::chrono::milliseconds first_token_timeout{60'000};
   // Largest non-streamed provider answer accepted.
   uint64_t max_response_bytes = 32ull << 20;
   FailoverConfig failover;

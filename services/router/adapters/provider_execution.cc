@@ -194,6 +194,21 @@ void ProviderExecution::BeginAttempt(size_t candidate) {
   any_sent_ = true;
   // Send never runs a callback inline, so holding mu_ here is safe.
   call_ = deps_.client.Send(std::move(request), std::move(callbacks));
+  if (mode_ == Mode::kStream) {
+    deps_.timers.RunAfter(deps_.options.first_token_timeout,
+                          [self, gen] { self->OnFirstTokenTimeout(gen); });
+  }
+}
+
+void ProviderExecution::OnFirstTokenTimeout(uint64_t generation) {
+  absl::MutexLock lock(&mu_);
+  if (Stale(generation) || decision_sent_) return;
+  // Abandoning the call makes its completion callback stale once Step() moves on.
+  AbandonCall();
+  RecordAttempt(v1::ATTEMPT_OUTCOME_TIMEOUT,
+                "no first token within " +
+                    std::to_string(deps_.options.first_token_timeout.count()) + " ms");
+  Step();
 }
 
 void ProviderExecution::OnHeaders(uint64_t generation, int status, const http::Headers& headers) {

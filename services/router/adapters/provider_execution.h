@@ -44,6 +44,8 @@ class ProviderExecution final : public Execution,
   void Step() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void BeginAttempt(size_t candidate) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void OnTimer(uint64_t generation, size_t candidate);
+  // A stream attempt that has not produced its first token in time fails over.
+  void OnFirstTokenTimeout(uint64_t generation);
   void OnHeaders(uint64_t generation, int status, const http::Headers& headers);
   void OnBody(uint64_t generation, std::string_view chunk);
   void HandleBody(std::string_view chunk) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

@@ -185,7 +185,8 @@ TEST_CASE("guard denials map to HTTP statuses", "[unit]") {
 
 TEST_CASE("the reservation estimate is the worst case of the model", "[unit]") {
   Fixture f;
-  f.Run(kChat);
+  f.Run(R"({"model":"gpt-4o-mini","max_tokens":100,"p402":{"failover":false},)"
+        R"("messages":[{"role":"user","content":"hi"}]})");
   const v1::AuthorizeRequest& a = f.policy.last_authorize;
   CHECK(a.credential().api_key() == "sk-test");
   CHECK(a.model().model() == "gpt-4o-mini");
@@ -194,6 +195,26 @@ TEST_CASE("the reservation estimate is the worst case of the model", "[unit]") {
   REQUIRE(input > 0);
   // ceil(input * 0.15) + ceil(100 * 0.60) micro-USD.
   CHECK(a.worst_case_micro_usd() == (input * 150'000 + 999'999) / 1'000'000 + 60);
+}
+
+TEST_CASE("with failover the reservation covers every same-tier fallback", "[unit]") {
+  Fixture f;
+  v1::ListModelsResponse models = Models();
+  v1::ModelInfo* pricier = models.add_models();
+  *pricier = models.models(0);
+  pricier->mutable_ref()->set_provider("other");
+  pricier->mutable_prices()->set_output_per_mtok_micro_usd(900'000);
+  v1::ModelInfo* premium = models.add_models();
+  *premium = models.models(0);
+  premium->mutable_ref()->set_model("big");
+  premium->set_tier("premium");
+  premium->mutable_prices()->set_output_per_mtok_micro_usd(90'000'000);
+  f.catalog = std::make_shared<CatalogView>(models);
+  f.Run(kChat);
+  int64_t input = f.policy.last_authorize.estimated_input_tokens();
+  // The budget-tier ceiling: 100 output tokens at $0.90/1M, not the premium model's price.
+  CHECK(f.policy.last_authorize.worst_case_micro_usd() ==
+        (input * 150'000 + 999'999) / 1'000'000 + 90);
 }
 
 TEST_CASE("an unknown model is a 404 after authentication, and the hold is released", "[unit]") {
@@ -231,7 +252,7 @@ TEST_CASE("a completion carries p402_metadata and commits the actual cost", "[un
   CHECK(meta->GetInt("input_tokens") == 10);
   CHECK(meta->GetString("request_id") == "req_1");
   CHECK(f.router.last.spend_limit_micro_usd() == 1'000'000);
-  CHECK(f.router.last.options().provider() == "openai");
+  CHECK(f.router.last.options().provider().empty());  // the router resolves the model
   REQUIRE(f.policy.commits.size() == 1);
   CHECK(f.policy.commits[0].actual_micro_usd() == 5);
   CHECK(f.Metric(R"(p402_edge_requests_total{route="chat",code="200"})") == 1);

@@ -107,6 +107,22 @@ TEST_CASE("StreamRoute: failover before the first token is invisible", "[service
   CHECK_FALSE(c.end().has_error());
 }
 
+TEST_CASE("StreamRoute: no first token in time fails over", "[service][router]") {
+  // The openai mock sends its headers at once but its first chunk only after 30 s.
+  RouterFixture f({.first_token_timeout = std::chrono::milliseconds(300)});
+  auto start = std::chrono::steady_clock::now();
+  Collected c = ReadAll(f, RouteRequestFor("gpt-4o", "hi [[mock:openai:ttft_ms=30000]]"));
+  REQUIRE(c.status.ok());
+  const auto& d = c.events.front().decision();
+  REQUIRE(d.attempts_size() == 2);
+  CHECK(d.attempts(0).outcome() == v1::ATTEMPT_OUTCOME_TIMEOUT);
+  CHECK(d.attempts(0).http_status() == 200);
+  CHECK(d.attempts(1).model().provider() == "anthropic");
+  CHECK(c.text.rfind("anthropic mock", 0) == 0);
+  CHECK_FALSE(c.end().has_error());
+  CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(5));
+}
+
 TEST_CASE("StreamRoute: a cut after the first token ends with stream_interrupted",
           "[service][router]") {
   RouterFixture f;

@@ -30,6 +30,7 @@ RouterFixture::RouterFixture(FixtureOptions options) {
   config.connect_timeout = std::chrono::seconds(5);
   config.header_timeout = options.header_timeout;
   config.idle_timeout = std::chrono::seconds(10);
+  config.first_token_timeout = options.first_token_timeout;
   config.http_threads = 2;
   config.circuit_failure_threshold = 5;
   config.circuit_cooldown = std::chrono::seconds(30);

@@ -24,6 +24,7 @@ namespace p402::router::testing {
 
 struct FixtureOptions {
   std::chrono::milliseconds header_timeout{10'000};
+  std::chrono::milliseconds first_token_timeout{10'000};
 };
 
 class RouterFixture {
