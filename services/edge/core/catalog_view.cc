@@ -26,6 +26,7 @@ CatalogView::CatalogView(v1::ListModelsResponse models) : models_(std::move(mode
     }
     if (m.available()) {
       available_.push_back(&m);
+      *available_models_.add_models() = m;
     }
   }
 }

@@ -25,6 +25,8 @@ class CatalogView {
   const v1::ModelInfo* Find(std::string_view model) const;
   const std::vector<const v1::ModelInfo*>& available() const { return available_; }
   const v1::ListModelsResponse& models() const { return models_; }
+  // Only the models the router can serve now (credentials and an adapter): GET /v1/models.
+  const v1::ListModelsResponse& available_models() const { return available_models_; }
 
   // Worst-case cost of a request: input estimate x input price + max output x output price,
   // where max output is `max_tokens` or the model's output limit (4096 when unknown).
@@ -43,6 +45,7 @@ class CatalogView {
 
  private:
   v1::ListModelsResponse models_;
+  v1::ListModelsResponse available_models_;
   absl::flat_hash_map<std::string, const v1::ModelInfo*> by_name_;
   std::vector<const v1::ModelInfo*> available_;
 };

@@ -97,7 +97,11 @@ class EdgeHandler final : public http::Handler {
                      "The model catalog is not loaded yet.");
       }
       std::string body;
-      openai::EncodeModelList(catalog->models(), catalog_created_unix_s_, body);
+      // Default: what can be called now. ?all=true: the whole catalog with `available` flags.
+      auto all = request.QueryParam("all");
+      bool everything = all && (*all == "true" || *all == "1");
+      openai::EncodeModelList(everything ? catalog->models() : catalog->available_models(),
+                              catalog_created_unix_s_, body);
       http::Response r = http::Response::Json(200, std::move(body));
       r.headers.Set("x-request-id", request_id);
       metrics_.CountRequest("models", 200);
