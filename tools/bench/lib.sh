@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # tools/bench/lib.sh: helpers for run.sh (source it; bash). CPU accounting and the quiet-box logic
 # follow the perf-rig method (/work/shared/reference/perf-rig): utime+stime from /proc/<pid>/stat,
 # summed over whole process trees, sampled before and after each run.
@@ -47,12 +48,12 @@ ticks() {
 }
 
 quiet_wait() {
-  local waited=0 x f0 f1
+  local waited=0 f0 f1
   while :; do
     if [ "$_quiet_spent" -ge "$QUIET_BUDGET" ]; then return 0; fi
-    read -r x x f0 < <(ticks) || true
+    read -r _ _ f0 < <(ticks "" "") || true
     sleep "$QUIET_WINDOW"
-    read -r x x f1 < <(ticks) || true
+    read -r _ _ f1 < <(ticks "" "") || true
     if awk -v d=$((f1 - f0)) -v hz="$HZ" -v q="$QUIET_CORES" -v w="$QUIET_WINDOW" \
         'BEGIN { exit !(d / hz / w <= q) }'; then return 0; fi
     waited=$((waited + QUIET_WINDOW)); _quiet_spent=$((_quiet_spent + QUIET_WINDOW))

@@ -34,6 +34,7 @@
 #   RESULTS=$BUILD/bench/<UTC time>   SKIP_BUILD=0   P402_BUILD_DIR (as tools/build.sh)
 #   PEERS=/tmp/p402-bench/peers  PORTKEY_VERSION=1.15.2  (where portkey is npm-installed)
 #   PORTKEY_SSE=0     1: also run the sse variant against Portkey (it fails in 1.15.2, see below)
+# shellcheck disable=SC2046  # $(pin_srv) / $(pin_load) are unquoted on purpose (see below)
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
@@ -85,6 +86,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+# Both print a command prefix (taskset …) that callers leave unquoted on purpose (empty = none).
 pin_srv() { if [ "$PINNED" = 1 ]; then echo "taskset -c $SUT_CPUS"; fi; }
 pin_load() { if [ "$PINNED" = 1 ]; then echo "taskset -c $LOAD_CPUS"; fi; }
 has() { [[ " $TARGETS " == *" $1 "* ]]; }

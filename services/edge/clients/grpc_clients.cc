@@ -95,7 +95,11 @@ class StreamRouteCall final : public grpc::ClientReadReactor<v1::StreamRouteResp
     StartRead(&event_);
   }
   void OnDone(const grpc::Status& status) override {
-    observer_->OnDone(rpc::FromGrpcStatus(status));
+    // The observer (the edge's exchange) holds this call through its RouteStream pointer and
+    // this call holds the observer: drop our side before finishing, or the pair never dies
+    // (one leaked exchange per streamed request).
+    std::shared_ptr<RouteStreamObserver> observer = std::move(observer_);
+    observer->OnDone(rpc::FromGrpcStatus(status));
     // The shared_ptr handed to the caller keeps a self-reference alive until here.
     self_.reset();
   }
