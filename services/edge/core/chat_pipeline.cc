@@ -61,7 +61,6 @@ class ChatExchange : public std::enable_shared_from_this<ChatExchange>,
   std::shared_ptr<const CatalogView> catalog_;
   const v1::ModelInfo* model_ = nullptr;  // the explicit model, when one was named and known
   v1::AuthorizeResponse auth_;
-  std::chrono::steady_clock::time_point dispatched_;
 
   // Stream state (touched only from the observer's sequential callbacks).
   std::shared_ptr<RouteStream> stream_;
@@ -246,7 +245,6 @@ void ChatExchange::Dispatch() {
   c->set_max_tier(auth_.routing().max_tier());
   c->mutable_allowed_models()->CopyFrom(auth_.routing().allowed_models());
   route.set_spend_limit_micro_usd(auth_.reservation().amount_micro_usd());
-  dispatched_ = std::chrono::steady_clock::now();
   // Chunks carry one id/created for the whole stream (OpenAI does the same).
   completion_id_ = "chatcmpl-" + call_.request_id;
   created_ = UnixMillis(p_.clock_.Now()) / 1000;

@@ -46,7 +46,8 @@ struct ChatCall {
 };
 
 struct PipelineOptions {
-  // Share of the reservation that pays for attempts; never above it.
+  // Let the guard lower max_tokens to fit the budget even when the request did not ask for it
+  // (p402.allow_max_tokens_reduction).
   bool allow_max_tokens_reduction_default = false;
 };
 
