@@ -127,7 +127,7 @@ absl::StatusOr<ReserveOutcome> InMemoryPolicyStore::ReserveBudget(const Reservat
 }
 
 absl::StatusOr<CommitOutcome> InMemoryPolicyStore::CommitReservation(
-    std::string_view reservation_id, MicroUsd actual_micro_usd, int64_t now_unix_ms) {
+    std::string_view reservation_id, MicroUsd actual_micro_usd, std::string_view /*provider*/, int64_t now_unix_ms) {
   if (actual_micro_usd < 0) {
     return InvalidArgument("actual cost must be >= 0");
   }
@@ -222,6 +222,75 @@ absl::StatusOr<int64_t> InMemoryPolicyStore::ExpireReservations(int64_t now_unix
     ++it;
   }
   return expired;
+}
+
+// TODO(p402): issue 3 store work in progress.
+absl::StatusOr<TenantRecord> InMemoryPolicyStore::UpdateTenant(std::string_view tenant_id, std::string_view name, const TenantLimits& limits) {
+  return absl::UnimplementedError("InMemoryPolicyStore::UpdateTenant: not implemented yet");
+}
+
+absl::StatusOr<TenantRecord> InMemoryPolicyStore::SetTenantPaused(std::string_view tenant_id, bool paused, std::string_view reason) {
+  return absl::UnimplementedError("InMemoryPolicyStore::SetTenantPaused: not implemented yet");
+}
+
+absl::Status InMemoryPolicyStore::CreatePolicy(const v1::TenantPolicy& policy) {
+  return absl::UnimplementedError("InMemoryPolicyStore::CreatePolicy: not implemented yet");
+}
+
+absl::StatusOr<v1::TenantPolicy> InMemoryPolicyStore::GetPolicy(std::string_view tenant_id, std::string_view policy_id) {
+  return absl::UnimplementedError("InMemoryPolicyStore::GetPolicy: not implemented yet");
+}
+
+absl::StatusOr<std::vector<v1::TenantPolicy>> InMemoryPolicyStore::ListPolicies(std::string_view tenant_id) {
+  return absl::UnimplementedError("InMemoryPolicyStore::ListPolicies: not implemented yet");
+}
+
+absl::StatusOr<v1::TenantPolicy> InMemoryPolicyStore::UpdatePolicy(const v1::TenantPolicy& policy) {
+  return absl::UnimplementedError("InMemoryPolicyStore::UpdatePolicy: not implemented yet");
+}
+
+absl::StatusOr<v1::TenantPolicy> InMemoryPolicyStore::DeletePolicy(std::string_view tenant_id, std::string_view policy_id) {
+  return absl::UnimplementedError("InMemoryPolicyStore::DeletePolicy: not implemented yet");
+}
+
+absl::Status InMemoryPolicyStore::CreateSession(const SessionRecord& session) {
+  return absl::UnimplementedError("InMemoryPolicyStore::CreateSession: not implemented yet");
+}
+
+absl::StatusOr<std::optional<SessionRecord>> InMemoryPolicyStore::FindSessionByTokenHash(std::string_view token_hash) {
+  return absl::UnimplementedError("InMemoryPolicyStore::FindSessionByTokenHash: not implemented yet");
+}
+
+absl::StatusOr<SessionRecord> InMemoryPolicyStore::GetSession(std::string_view tenant_id, std::string_view session_id) {
+  return absl::UnimplementedError("InMemoryPolicyStore::GetSession: not implemented yet");
+}
+
+absl::StatusOr<std::vector<SessionRecord>> InMemoryPolicyStore::ListSessions(std::string_view tenant_id, std::string_view after_id, int limit) {
+  return absl::UnimplementedError("InMemoryPolicyStore::ListSessions: not implemented yet");
+}
+
+absl::StatusOr<SessionRecord> InMemoryPolicyStore::UpdateSession(std::string_view tenant_id, std::string_view session_id, const SessionUpdate& update) {
+  return absl::UnimplementedError("InMemoryPolicyStore::UpdateSession: not implemented yet");
+}
+
+absl::StatusOr<SessionRecord> InMemoryPolicyStore::RevokeSession(std::string_view tenant_id, std::string_view session_id, int64_t now_unix_ms) {
+  return absl::UnimplementedError("InMemoryPolicyStore::RevokeSession: not implemented yet");
+}
+
+absl::Status InMemoryPolicyStore::CreateApproval(const ApprovalRecord& approval) {
+  return absl::UnimplementedError("InMemoryPolicyStore::CreateApproval: not implemented yet");
+}
+
+absl::StatusOr<ApprovalRecord> InMemoryPolicyStore::GetApproval(std::string_view tenant_id, std::string_view approval_id, int64_t now_unix_ms) {
+  return absl::UnimplementedError("InMemoryPolicyStore::GetApproval: not implemented yet");
+}
+
+absl::StatusOr<std::vector<ApprovalRecord>> InMemoryPolicyStore::ListApprovals(std::string_view tenant_id, std::string_view session_id, bool pending_only, int64_t now_unix_ms) {
+  return absl::UnimplementedError("InMemoryPolicyStore::ListApprovals: not implemented yet");
+}
+
+absl::StatusOr<ApprovalRecord> InMemoryPolicyStore::TransitionApproval(std::string_view tenant_id, std::string_view approval_id, ApprovalState to, std::string_view reason, int64_t now_unix_ms) {
+  return absl::UnimplementedError("InMemoryPolicyStore::TransitionApproval: not implemented yet");
 }
 
 }  // namespace p402::policy

@@ -277,7 +277,7 @@ absl::StatusOr<ReserveOutcome> PgPolicyStore::ReserveBudget(const ReservationRec
 }
 
 absl::StatusOr<CommitOutcome> PgPolicyStore::CommitReservation(std::string_view reservation_id,
-                                                               MicroUsd actual_micro_usd,
+                                                               MicroUsd actual_micro_usd, std::string_view /*provider*/,
                                                                int64_t now_unix_ms) {
   if (actual_micro_usd < 0) {
     return InvalidArgument("actual cost must be >= 0");
@@ -374,6 +374,75 @@ absl::StatusOr<int64_t> PgPolicyStore::ExpireReservations(int64_t now_unix_ms) {
       return total;
     }
   }
+}
+
+// TODO(p402): issue 3 store work in progress.
+absl::StatusOr<TenantRecord> PgPolicyStore::UpdateTenant(std::string_view tenant_id, std::string_view name, const TenantLimits& limits) {
+  return absl::UnimplementedError("PgPolicyStore::UpdateTenant: not implemented yet");
+}
+
+absl::StatusOr<TenantRecord> PgPolicyStore::SetTenantPaused(std::string_view tenant_id, bool paused, std::string_view reason) {
+  return absl::UnimplementedError("PgPolicyStore::SetTenantPaused: not implemented yet");
+}
+
+absl::Status PgPolicyStore::CreatePolicy(const v1::TenantPolicy& policy) {
+  return absl::UnimplementedError("PgPolicyStore::CreatePolicy: not implemented yet");
+}
+
+absl::StatusOr<v1::TenantPolicy> PgPolicyStore::GetPolicy(std::string_view tenant_id, std::string_view policy_id) {
+  return absl::UnimplementedError("PgPolicyStore::GetPolicy: not implemented yet");
+}
+
+absl::StatusOr<std::vector<v1::TenantPolicy>> PgPolicyStore::ListPolicies(std::string_view tenant_id) {
+  return absl::UnimplementedError("PgPolicyStore::ListPolicies: not implemented yet");
+}
+
+absl::StatusOr<v1::TenantPolicy> PgPolicyStore::UpdatePolicy(const v1::TenantPolicy& policy) {
+  return absl::UnimplementedError("PgPolicyStore::UpdatePolicy: not implemented yet");
+}
+
+absl::StatusOr<v1::TenantPolicy> PgPolicyStore::DeletePolicy(std::string_view tenant_id, std::string_view policy_id) {
+  return absl::UnimplementedError("PgPolicyStore::DeletePolicy: not implemented yet");
+}
+
+absl::Status PgPolicyStore::CreateSession(const SessionRecord& session) {
+  return absl::UnimplementedError("PgPolicyStore::CreateSession: not implemented yet");
+}
+
+absl::StatusOr<std::optional<SessionRecord>> PgPolicyStore::FindSessionByTokenHash(std::string_view token_hash) {
+  return absl::UnimplementedError("PgPolicyStore::FindSessionByTokenHash: not implemented yet");
+}
+
+absl::StatusOr<SessionRecord> PgPolicyStore::GetSession(std::string_view tenant_id, std::string_view session_id) {
+  return absl::UnimplementedError("PgPolicyStore::GetSession: not implemented yet");
+}
+
+absl::StatusOr<std::vector<SessionRecord>> PgPolicyStore::ListSessions(std::string_view tenant_id, std::string_view after_id, int limit) {
+  return absl::UnimplementedError("PgPolicyStore::ListSessions: not implemented yet");
+}
+
+absl::StatusOr<SessionRecord> PgPolicyStore::UpdateSession(std::string_view tenant_id, std::string_view session_id, const SessionUpdate& update) {
+  return absl::UnimplementedError("PgPolicyStore::UpdateSession: not implemented yet");
+}
+
+absl::StatusOr<SessionRecord> PgPolicyStore::RevokeSession(std::string_view tenant_id, std::string_view session_id, int64_t now_unix_ms) {
+  return absl::UnimplementedError("PgPolicyStore::RevokeSession: not implemented yet");
+}
+
+absl::Status PgPolicyStore::CreateApproval(const ApprovalRecord& approval) {
+  return absl::UnimplementedError("PgPolicyStore::CreateApproval: not implemented yet");
+}
+
+absl::StatusOr<ApprovalRecord> PgPolicyStore::GetApproval(std::string_view tenant_id, std::string_view approval_id, int64_t now_unix_ms) {
+  return absl::UnimplementedError("PgPolicyStore::GetApproval: not implemented yet");
+}
+
+absl::StatusOr<std::vector<ApprovalRecord>> PgPolicyStore::ListApprovals(std::string_view tenant_id, std::string_view session_id, bool pending_only, int64_t now_unix_ms) {
+  return absl::UnimplementedError("PgPolicyStore::ListApprovals: not implemented yet");
+}
+
+absl::StatusOr<ApprovalRecord> PgPolicyStore::TransitionApproval(std::string_view tenant_id, std::string_view approval_id, ApprovalState to, std::string_view reason, int64_t now_unix_ms) {
+  return absl::UnimplementedError("PgPolicyStore::TransitionApproval: not implemented yet");
 }
 
 }  // namespace p402::policy

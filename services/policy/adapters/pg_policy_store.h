@@ -37,6 +37,7 @@ class PgPolicyStore final : public PolicyStore {
   absl::StatusOr<ReserveOutcome> ReserveBudget(const ReservationRecord& draft) override;
   absl::StatusOr<CommitOutcome> CommitReservation(std::string_view reservation_id,
                                                   MicroUsd actual_micro_usd,
+                                                  std::string_view provider,
                                                   int64_t now_unix_ms) override;
   absl::StatusOr<ReleaseOutcome> ReleaseReservation(std::string_view reservation_id,
                                                     int64_t now_unix_ms) override;
@@ -44,6 +45,23 @@ class PgPolicyStore final : public PolicyStore {
   // Expires in batches of kExpireBatch rows (FOR UPDATE SKIP LOCKED, so concurrent sweepers in
   // other processes take disjoint rows), until a batch comes back short.
   absl::StatusOr<int64_t> ExpireReservations(int64_t now_unix_ms) override;
+  absl::StatusOr<TenantRecord> UpdateTenant(std::string_view tenant_id, std::string_view name, const TenantLimits& limits) override;
+  absl::StatusOr<TenantRecord> SetTenantPaused(std::string_view tenant_id, bool paused, std::string_view reason) override;
+  absl::Status CreatePolicy(const v1::TenantPolicy& policy) override;
+  absl::StatusOr<v1::TenantPolicy> GetPolicy(std::string_view tenant_id, std::string_view policy_id) override;
+  absl::StatusOr<std::vector<v1::TenantPolicy>> ListPolicies(std::string_view tenant_id) override;
+  absl::StatusOr<v1::TenantPolicy> UpdatePolicy(const v1::TenantPolicy& policy) override;
+  absl::StatusOr<v1::TenantPolicy> DeletePolicy(std::string_view tenant_id, std::string_view policy_id) override;
+  absl::Status CreateSession(const SessionRecord& session) override;
+  absl::StatusOr<std::optional<SessionRecord>> FindSessionByTokenHash(std::string_view token_hash) override;
+  absl::StatusOr<SessionRecord> GetSession(std::string_view tenant_id, std::string_view session_id) override;
+  absl::StatusOr<std::vector<SessionRecord>> ListSessions(std::string_view tenant_id, std::string_view after_id, int limit) override;
+  absl::StatusOr<SessionRecord> UpdateSession(std::string_view tenant_id, std::string_view session_id, const SessionUpdate& update) override;
+  absl::StatusOr<SessionRecord> RevokeSession(std::string_view tenant_id, std::string_view session_id, int64_t now_unix_ms) override;
+  absl::Status CreateApproval(const ApprovalRecord& approval) override;
+  absl::StatusOr<ApprovalRecord> GetApproval(std::string_view tenant_id, std::string_view approval_id, int64_t now_unix_ms) override;
+  absl::StatusOr<std::vector<ApprovalRecord>> ListApprovals(std::string_view tenant_id, std::string_view session_id, bool pending_only, int64_t now_unix_ms) override;
+  absl::StatusOr<ApprovalRecord> TransitionApproval(std::string_view tenant_id, std::string_view approval_id, ApprovalState to, std::string_view reason, int64_t now_unix_ms) override;
 
   static constexpr int kExpireBatch = 500;
 

@@ -155,6 +155,7 @@ absl::StatusOr<v1::CommitResponse> Guard::Commit(const v1::CommitRequest& reques
   }
   P402_ASSIGN_OR_RETURN(CommitOutcome outcome, store_.CommitReservation(request.reservation_id(),
                                                                         request.actual_micro_usd(),
+                                                                        request.model().provider(),
                                                                         UnixMillis(clock_.Now())));
   const ReservationRecord& r = outcome.reservation;
   v1::CommitResponse response;
@@ -179,7 +180,7 @@ absl::StatusOr<v1::CommitResponse> Guard::Commit(const v1::CommitRequest& reques
         .Field("reservation_id", r.id)
         .Field("tenant_id", r.tenant_id);
   }
-  chain_.NotifyFinished(r, r.actual_micro_usd);
+  chain_.NotifyFinished(r, r.actual_micro_usd, /*failed=*/false);
   return response;
 }
 
@@ -192,7 +193,7 @@ absl::StatusOr<v1::ReleaseResponse> Guard::Release(const v1::ReleaseRequest& req
   v1::ReleaseResponse response;
   response.set_already_finalized(outcome.already_finalized);
   if (!outcome.already_finalized) {
-    chain_.NotifyFinished(outcome.reservation, 0);
+    chain_.NotifyFinished(outcome.reservation, 0, request.reason() == "provider_failed");
   }
   return response;
 }

@@ -79,10 +79,16 @@ absl::StatusOr<ChainVerdict> GuardChain::Run(GuardContext& ctx) const {
   return verdict;
 }
 
-void GuardChain::NotifyFinished(const ReservationRecord& reservation,
-                                MicroUsd charged_micro_usd) const {
+void GuardChain::NotifyFinished(const ReservationRecord& reservation, MicroUsd charged_micro_usd,
+                                bool failed) const {
   for (const auto& layer : layers_) {
-    layer->OnFinished(reservation, charged_micro_usd);
+    layer->OnFinished(reservation, charged_micro_usd, failed);
+  }
+}
+
+void GuardChain::NotifyAdmitted(const GuardContext& ctx) const {
+  for (const auto& layer : layers_) {
+    layer->OnAdmitted(ctx);
   }
 }
 

@@ -36,7 +36,10 @@ class GuardChain {
   absl::StatusOr<ChainVerdict> Run(GuardContext& ctx) const;
 
   // Tells every layer that an admitted request finished (GuardLayer::OnFinished).
-  void NotifyFinished(const ReservationRecord& reservation, MicroUsd charged_micro_usd) const;
+  void NotifyFinished(const ReservationRecord& reservation, MicroUsd charged_micro_usd,
+                      bool failed) const;
+  // Tells every layer that the request was admitted (GuardLayer::OnAdmitted).
+  void NotifyAdmitted(const GuardContext& ctx) const;
 
   size_t size() const { return layers_.size(); }
 

@@ -15,12 +15,19 @@ namespace p402::policy {
 struct GuardConfig {
   // Layer 5: the most one request may cost ($50). Always enforced, fail-closed.
   MicroUsd default_per_request_cap_micro_usd = 50'000'000;
-  // Layer 2: spend per UTC day ($1,000). TODO(p402): enforced by the daily-limit layer.
+  // Layer 2: spend per UTC day ($1,000).
   MicroUsd default_daily_limit_micro_usd = 1'000'000'000;
-  // Layer 1: requests per hour per tenant. TODO(p402): enforced by the rate-limit layer.
+  // Layer 1: requests per hour per tenant (token bucket capacity; refilled over an hour).
   int64_t default_requests_per_hour = 1000;
-  // Layer 3: requests in flight per tenant. TODO(p402): enforced by the concurrency layer.
+  // Layer 3: requests in flight per tenant.
   int32_t default_max_concurrent = 10;
+  // Layer 4: flag at z >= this many hundredths of a sigma (300 = 3.0), once the tenant's history
+  // holds anomaly_min_samples estimates; history keeps anomaly_history_size samples.
+  int32_t default_anomaly_zscore_centi = 300;
+  int64_t anomaly_min_samples = 30;
+  int64_t anomaly_history_size = 1000;
+  // How long a held request waits for an approval decision before it counts as denied.
+  std::chrono::milliseconds approval_timeout{std::chrono::minutes(2)};
   // How long an uncommitted reservation holds budget before ExpireReservations returns it.
   std::chrono::milliseconds reservation_ttl{std::chrono::minutes(5)};
   // When the guard lowers max_tokens to fit a cap or the remaining budget, it never goes below
@@ -40,6 +47,8 @@ struct EffectiveLimits {
   MicroUsd budget_micro_usd = 0;
   int64_t requests_per_hour = 0;
   int32_t max_concurrent = 0;
+  int32_t anomaly_zscore_centi = 0;
+  int64_t reservation_ttl_ms = 0;
 };
 
 EffectiveLimits ResolveLimits(const TenantLimits& tenant, const GuardConfig& config);

@@ -2,15 +2,17 @@
 // The seam for the six guard layers of the billing guard (BRIEF "Request lifecycle" step 2):
 //   rate_limit -> daily_limit -> concurrency -> anomaly -> request_cap -> reservation.
 // Each layer is a GuardLayer; GuardChain (guard_chain.h) runs them in that order for one
-// authenticated request, stopping at the first denial. Implemented now: request_cap
-// (request_cap_layer.h) and reservation (reservation_layer.h). The other four slot in later by
-// implementing this interface; nothing else in the guard has to change.
+// authenticated request, stopping at the first denial. Layers 1-4 keep their state in a
+// CounterStore (counter_store.h) and fail open; layers 5-6 fail closed. Before the chain, the
+// guard evaluates the tenant's policies and the session (the "policy" step, guard.h), whose
+// results reach the layers through GuardContext (spend windows, caps).
 #pragma once
 
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "libs/common/money.h"
@@ -28,8 +30,22 @@ inline constexpr std::string_view kLayerAnomaly = "anomaly";
 inline constexpr std::string_view kLayerRequestCap = "request_cap";
 inline constexpr std::string_view kLayerReservation = "reservation";
 
+// Name of the pre-chain policy step in GuardLayerResult.layer.
+inline constexpr std::string_view kStepPolicy = "policy";
+
 // Position of `name` in the canonical order (0..5), or nullopt for an unknown name.
 std::optional<int> LayerRank(std::string_view name);
+
+// UTC calendar windows of spend (layer 2 and spending policies).
+enum class SpendPeriod { kHour, kDay, kMonth };
+
+// A limit on one spend window, from a spending policy.
+struct SpendWindowLimit {
+  SpendPeriod period = SpendPeriod::kDay;
+  MicroUsd limit_micro_usd = 0;  // > 0
+  v1::SpendAction action = v1::SPEND_ACTION_DENY;
+  std::string policy_id;  // for messages and alerts
+};
 
 // One request as the layers see it. The guard fills the identity and the request's figures; layers
 // may lower max_output_tokens/worst_case (max_tokens reduction) and the reservation layer sets
@@ -38,8 +54,17 @@ struct GuardContext {
   const v1::AuthorizeRequest* request = nullptr;  // never null while the chain runs
   const TenantRecord* tenant = nullptr;           // never null while the chain runs
   const ApiKeyRecord* api_key = nullptr;          // null for non-key credentials
+  const SessionRecord* session = nullptr;         // set when the request spends from a session
+  // The tenant's limits, with the per-request cap already lowered to the smallest of the
+  // tenant's, the spending policies' and the session's caps.
   EffectiveLimits limits;
   int64_t now_unix_ms = 0;
+  // Id the reservation will have, generated before the chain so layers can key state by it
+  // (the concurrency slot) and find it again in OnFinished(reservation).
+  std::string reservation_id;
+  // Spend-window limits of the tenant's enabled spending policies (layer 2 adds the tenant's
+  // daily limit itself).
+  std::vector<SpendWindowLimit> spend_windows;
 
   // Worst-case cost and output-token limit the request is admitted with (start: as requested).
   MicroUsd worst_case_micro_usd = 0;
@@ -98,9 +123,17 @@ class GuardLayer {
   // an in-flight slot. Best effort; must not fail. Default: nothing to undo.
   virtual void Abandon(const GuardContext& ctx) {}
 
+  // Every layer passed and ctx.reservation is set: adjust what Evaluate took to the final
+  // reservation (e.g. spend windows charged the worst case before a later layer lowered it).
+  // Best effort; must not fail. Default: nothing.
+  virtual void OnAdmitted(const GuardContext& ctx) {}
+
   // The admitted request finished: its reservation was committed (charged = actual charge) or
-  // released (charged = 0). Called once per reservation, not for replays. Default: nothing.
-  virtual void OnFinished(const ReservationRecord& reservation, MicroUsd charged_micro_usd) {}
+  // released (charged = 0; `failed` when the release reason says the providers failed). Called
+  // once per reservation, not for replays, possibly in another process than Evaluate (replicas
+  // share the CounterStore): use only `reservation`. Best effort; must not fail. Default: nothing.
+  virtual void OnFinished(const ReservationRecord& reservation, MicroUsd charged_micro_usd,
+                          bool failed) {}
 };
 
 }  // namespace p402::policy

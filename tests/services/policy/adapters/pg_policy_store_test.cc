@@ -138,7 +138,7 @@ TEST_CASE("PgPolicyStore reports an unreachable database as Unavailable", "[serv
   draft.tenant_id = "acme";
   draft.amount_micro_usd = 1;
   CHECK_THAT(store.ReserveBudget(draft).status(), StatusIs(absl::StatusCode::kUnavailable));
-  CHECK_THAT(store.CommitReservation(draft.id, 1, 0).status(),
+  CHECK_THAT(store.CommitReservation(draft.id, 1, "", 0).status(),
              StatusIs(absl::StatusCode::kUnavailable));
   CHECK_THAT(store.ExpireReservations(0).status(), StatusIs(absl::StatusCode::kUnavailable));
 

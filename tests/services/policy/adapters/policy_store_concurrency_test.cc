@@ -114,7 +114,7 @@ TEMPLATE_TEST_CASE("PolicyStore: racing commits and releases finalise a reservat
     const ReservationRecord& r = held[i % kReservations];
     PolicyStore& store = (i / kReservations) % 2 == 0 ? env.first() : env.second();
     if ((i / kReservations) % 2 == 0) {
-      auto c = store.CommitReservation(r.id, 1'000'001, kNow + 1);
+      auto c = store.CommitReservation(r.id, 1'000'001, "", kNow + 1);
       if (c.ok()) {
         first_commits += c->already_committed ? 0 : 1;
       } else if (absl::IsFailedPrecondition(c.status())) {

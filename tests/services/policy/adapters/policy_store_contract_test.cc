@@ -200,7 +200,7 @@ TEMPLATE_TEST_CASE("PolicyStore: an unlimited budget still records holds", "[ser
   const TenantRecord t = NewTenant(env.first(), 0);
   const ReservationRecord r = Hold(env.first(), t.id, 1'000'000 * kUsd);
   CHECK(SpentReserved(env.first(), t.id).second == 1'000'000 * kUsd);
-  auto c = env.second().CommitReservation(r.id, 3, kNow + 10);
+  auto c = env.second().CommitReservation(r.id, 3, "", kNow + 10);
   REQUIRE_THAT(c.status(), IsOk());
   CHECK(SpentReserved(env.first(), t.id) == std::pair<MicroUsd, MicroUsd>{3, 0});
 }
@@ -231,7 +231,7 @@ TEMPLATE_TEST_CASE("PolicyStore: commit finalises once", "[service][policy]", Me
   const TenantRecord t = NewTenant(store, 10 * kUsd);
   const ReservationRecord r = Hold(store, t.id, 4 * kUsd);
 
-  auto c = env.second().CommitReservation(r.id, 5 * kUsd, kNow + 10);  // above the hold
+  auto c = env.second().CommitReservation(r.id, 5 * kUsd, "", kNow + 10);  // above the hold
   REQUIRE_THAT(c.status(), IsOk());
   CHECK_FALSE(c->already_committed);
   CHECK_FALSE(c->committed_after_expiry);
@@ -240,7 +240,7 @@ TEMPLATE_TEST_CASE("PolicyStore: commit finalises once", "[service][policy]", Me
   CHECK(c->reservation.finalized_unix_ms == kNow + 10);
   CHECK(SpentReserved(store, t.id) == std::pair<MicroUsd, MicroUsd>{4 * kUsd, 0});
 
-  auto replay = store.CommitReservation(r.id, kUsd, kNow + 20);
+  auto replay = store.CommitReservation(r.id, kUsd, "", kNow + 20);
   REQUIRE_THAT(replay.status(), IsOk());
   CHECK(replay->already_committed);
   CHECK(replay->reservation.actual_micro_usd == 4 * kUsd);
@@ -258,7 +258,7 @@ TEMPLATE_TEST_CASE("PolicyStore: commit finalises once", "[service][policy]", Me
   CHECK(stored->status == ReservationStatus::kCommitted);
   CHECK(stored->actual_micro_usd == 4 * kUsd);
 
-  CHECK_THAT(store.CommitReservation(NewReservationId(), 1, kNow).status(),
+  CHECK_THAT(store.CommitReservation(NewReservationId(), 1, "", kNow).status(),
              StatusIs(absl::StatusCode::kNotFound));
   CHECK_THAT(store.ReleaseReservation(NewReservationId(), kNow).status(),
              StatusIs(absl::StatusCode::kNotFound));
@@ -282,7 +282,7 @@ TEMPLATE_TEST_CASE("PolicyStore: release returns the hold once", "[service][poli
   CHECK(second->already_finalized);
   CHECK(SpentReserved(store, t.id) == std::pair<MicroUsd, MicroUsd>{0, 2 * kUsd});
 
-  auto commit = store.CommitReservation(r.id, kUsd, kNow + 7);
+  auto commit = store.CommitReservation(r.id, kUsd, "", kNow + 7);
   CHECK_THAT(commit.status(), StatusIs(absl::StatusCode::kFailedPrecondition));
   CHECK(ReasonOf(commit.status()) == "reservation_released");
   CHECK(SpentReserved(store, t.id) == std::pair<MicroUsd, MicroUsd>{0, 2 * kUsd});
@@ -315,7 +315,7 @@ TEMPLATE_TEST_CASE("PolicyStore: expiry returns due holds only", "[service][poli
   REQUIRE_THAT(release.status(), IsOk());
   CHECK(release->already_finalized);
 
-  auto late = env.second().CommitReservation(due.id, kUsd, kNow + 160);
+  auto late = env.second().CommitReservation(due.id, kUsd, "", kNow + 160);
   REQUIRE_THAT(late.status(), IsOk());
   CHECK(late->committed_after_expiry);
   CHECK_FALSE(late->already_committed);

@@ -53,7 +53,7 @@ class ScriptedLayer final : public GuardLayer {
     return Unavailable("layer store down");
   }
   void Abandon(const GuardContext&) override { ++counters_.abandoned; }
-  void OnFinished(const ReservationRecord&, MicroUsd charged) override {
+  void OnFinished(const ReservationRecord&, MicroUsd charged, bool /*failed*/) override {
     ++counters_.finished;
     counters_.charged += charged;
   }

@@ -60,11 +60,12 @@ class SwitchablePolicyStore final : public PolicyStore {
     return inner_.ReserveBudget(d);
   }
   absl::StatusOr<CommitOutcome> CommitReservation(std::string_view id, MicroUsd a,
+                                                  std::string_view provider,
                                                   int64_t now) override {
     if (down_) {
       return Down();
     }
-    return inner_.CommitReservation(id, a, now);
+    return inner_.CommitReservation(id, a, provider, now);
   }
   absl::StatusOr<ReleaseOutcome> ReleaseReservation(std::string_view id, int64_t now) override {
     if (down_) {
@@ -83,6 +84,108 @@ class SwitchablePolicyStore final : public PolicyStore {
       return Down();
     }
     return inner_.ExpireReservations(now);
+  }
+  absl::StatusOr<TenantRecord> UpdateTenant(std::string_view tenant_id, std::string_view name, const TenantLimits& limits) override {
+    if (down_) {
+      return Down();
+    }
+    return inner_.UpdateTenant(tenant_id, name, limits);
+  }
+  absl::StatusOr<TenantRecord> SetTenantPaused(std::string_view tenant_id, bool paused, std::string_view reason) override {
+    if (down_) {
+      return Down();
+    }
+    return inner_.SetTenantPaused(tenant_id, paused, reason);
+  }
+  absl::Status CreatePolicy(const v1::TenantPolicy& policy) override {
+    if (down_) {
+      return Down();
+    }
+    return inner_.CreatePolicy(policy);
+  }
+  absl::StatusOr<v1::TenantPolicy> GetPolicy(std::string_view tenant_id, std::string_view policy_id) override {
+    if (down_) {
+      return Down();
+    }
+    return inner_.GetPolicy(tenant_id, policy_id);
+  }
+  absl::StatusOr<std::vector<v1::TenantPolicy>> ListPolicies(std::string_view tenant_id) override {
+    if (down_) {
+      return Down();
+    }
+    return inner_.ListPolicies(tenant_id);
+  }
+  absl::StatusOr<v1::TenantPolicy> UpdatePolicy(const v1::TenantPolicy& policy) override {
+    if (down_) {
+      return Down();
+    }
+    return inner_.UpdatePolicy(policy);
+  }
+  absl::StatusOr<v1::TenantPolicy> DeletePolicy(std::string_view tenant_id, std::string_view policy_id) override {
+    if (down_) {
+      return Down();
+    }
+    return inner_.DeletePolicy(tenant_id, policy_id);
+  }
+  absl::Status CreateSession(const SessionRecord& session) override {
+    if (down_) {
+      return Down();
+    }
+    return inner_.CreateSession(session);
+  }
+  absl::StatusOr<std::optional<SessionRecord>> FindSessionByTokenHash(std::string_view token_hash) override {
+    if (down_) {
+      return Down();
+    }
+    return inner_.FindSessionByTokenHash(token_hash);
+  }
+  absl::StatusOr<SessionRecord> GetSession(std::string_view tenant_id, std::string_view session_id) override {
+    if (down_) {
+      return Down();
+    }
+    return inner_.GetSession(tenant_id, session_id);
+  }
+  absl::StatusOr<std::vector<SessionRecord>> ListSessions(std::string_view tenant_id, std::string_view after_id, int limit) override {
+    if (down_) {
+      return Down();
+    }
+    return inner_.ListSessions(tenant_id, after_id, limit);
+  }
+  absl::StatusOr<SessionRecord> UpdateSession(std::string_view tenant_id, std::string_view session_id, const SessionUpdate& update) override {
+    if (down_) {
+      return Down();
+    }
+    return inner_.UpdateSession(tenant_id, session_id, update);
+  }
+  absl::StatusOr<SessionRecord> RevokeSession(std::string_view tenant_id, std::string_view session_id, int64_t now_unix_ms) override {
+    if (down_) {
+      return Down();
+    }
+    return inner_.RevokeSession(tenant_id, session_id, now_unix_ms);
+  }
+  absl::Status CreateApproval(const ApprovalRecord& approval) override {
+    if (down_) {
+      return Down();
+    }
+    return inner_.CreateApproval(approval);
+  }
+  absl::StatusOr<ApprovalRecord> GetApproval(std::string_view tenant_id, std::string_view approval_id, int64_t now_unix_ms) override {
+    if (down_) {
+      return Down();
+    }
+    return inner_.GetApproval(tenant_id, approval_id, now_unix_ms);
+  }
+  absl::StatusOr<std::vector<ApprovalRecord>> ListApprovals(std::string_view tenant_id, std::string_view session_id, bool pending_only, int64_t now_unix_ms) override {
+    if (down_) {
+      return Down();
+    }
+    return inner_.ListApprovals(tenant_id, session_id, pending_only, now_unix_ms);
+  }
+  absl::StatusOr<ApprovalRecord> TransitionApproval(std::string_view tenant_id, std::string_view approval_id, ApprovalState to, std::string_view reason, int64_t now_unix_ms) override {
+    if (down_) {
+      return Down();
+    }
+    return inner_.TransitionApproval(tenant_id, approval_id, to, reason, now_unix_ms);
   }
   // Only ReserveBudget fails (the last, fail-closed layer's store call).
   void set_reserve_down(bool down) { reserve_down_ = down; }
