@@ -1,0 +1,1 @@
+// Placeholder (issue 3 in progress): services/edge/core/management_api.cc

@@ -1,0 +1,3 @@
+// File: services/edge/core/management_json.h
+// Placeholder (issue 3 in progress).
+#pragma once

@@ -1,0 +1,3 @@
+// File: services/edge/http/management_handler.h
+// Placeholder (issue 3 in progress).
+#pragma once

@@ -1,0 +1,1 @@
+// Placeholder (issue 3 in progress): tests/services/edge/management_api_test.cc

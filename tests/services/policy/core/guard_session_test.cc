@@ -1,0 +1,1 @@
+// Placeholder (issue 3 in progress): tests/services/policy/core/guard_session_test.cc

@@ -1,0 +1,1 @@
+// Placeholder (issue 3 in progress): tests/services/policy/core/session_admin_test.cc

@@ -1,0 +1,1 @@
+// Placeholder (issue 3 in progress): tests/services/policy/service/policy_management_rpc_test.cc

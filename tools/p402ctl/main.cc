@@ -1,0 +1,2 @@
+// Placeholder (issue 3 in progress): p402ctl.
+int main() { return 2; }
