@@ -1,7 +1,8 @@
 // File: libs/openai/decode_util.h
 // Internal to libs/openai: typed access to json::Value fields that turns every mismatch into an
 // OpenAI-style request error (message, `param`, reason) -- the vocabulary shared by the chat
-// request and p402 extension decoders. Not part of the public API.
+// request and p402 extension decoders, and the edge's management-API decoder
+// (services/edge/core/management_json_fields.h). Not part of the public API otherwise.
 #pragma once
 
 #include <cstdint>

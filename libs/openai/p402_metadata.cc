@@ -86,6 +86,10 @@ void WriteP402Metadata(const P402Metadata& m, json::Writer& w) {
     w.Key("reservation_id");
     w.String(*m.reservation_id);
   }
+  if (m.session_id) {
+    w.Key("session_id");
+    w.String(*m.session_id);
+  }
   if (m.decision_id) {
     w.Key("decision_id");
     w.String(*m.decision_id);

@@ -58,6 +58,8 @@ struct P402Metadata {
   std::optional<double> cache_similarity;
   std::optional<int64_t> cache_age_ms;
   std::optional<std::string> reservation_id;
+  // Agent session the request spent from (AuthorizeResponse.session_id); unset = none.
+  std::optional<std::string> session_id;
   std::optional<std::string> decision_id;
   // Set when the billing guard lowered max_tokens to fit the remaining budget.
   std::optional<int64_t> max_tokens_reduced_to;

@@ -2,18 +2,21 @@
 
 namespace p402::openai {
 
-int64_t EstimateTextTokens(std::string_view text) {
-  int64_t ascii = 0;
-  int64_t code_points = 0;
+void TextTokenCounter::Add(std::string_view text) {
   for (char ch : text) {
     unsigned char c = static_cast<unsigned char>(ch);
     if (c < 0x80) {
-      ++ascii;
+      ++ascii_;
     } else if ((c & 0xC0) != 0x80) {
-      ++code_points;  // a lead byte (or a stray byte): one code point
+      ++code_points_;  // a lead byte (or a stray byte): one code point
     }
   }
-  return (ascii + 2) / 3 + code_points;
+}
+
+int64_t EstimateTextTokens(std::string_view text) {
+  TextTokenCounter counter;
+  counter.Add(text);
+  return counter.tokens();
 }
 
 int64_t EstimatePromptTokens(const v1::ChatRequest& request) {

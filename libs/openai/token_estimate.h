@@ -34,6 +34,20 @@ inline constexpr int64_t kToolsOverheadTokens = 350;
 // Tokens of a piece of text by the rule above. Pure, thread-safe.
 int64_t EstimateTextTokens(std::string_view text);
 
+// The same rule over text that arrives in pieces (stream deltas): tokens() is exactly
+// EstimateTextTokens of the concatenation (rounding once, not once per piece), without keeping
+// the text. The edge uses it to bill what it delivered when it cuts a stream itself. Not
+// thread-safe.
+class TextTokenCounter {
+ public:
+  void Add(std::string_view text);
+  int64_t tokens() const { return (ascii_ + 2) / 3 + code_points_; }
+
+ private:
+  int64_t ascii_ = 0;
+  int64_t code_points_ = 0;
+};
+
 // Input tokens of a request by the rules above; >= 3 and deterministic. Pure, thread-safe.
 int64_t EstimatePromptTokens(const p402::v1::ChatRequest& request);
 

@@ -9,9 +9,13 @@
 #include "libs/http/server.h"
 #include "libs/metrics/registry.h"
 #include "libs/rpc/channel.h"
+#include "services/edge/clients/grpc_admin_client.h"
 #include "services/edge/clients/grpc_clients.h"
 #include "services/edge/core/chat_pipeline.h"
+#include "services/edge/core/management_api.h"
 #include "services/edge/http/edge_handler.h"
+#include "services/edge/http/management_handler.h"
+#include "services/edge/timer_thread.h"
 
 namespace p402::edge {
 
@@ -22,17 +26,24 @@ class EdgeServer::Impl {
 
   absl::Status Start() {
     GrpcClientTimeouts timeouts{.policy = config_.policy_timeout, .route = config_.route_timeout};
-    policy_ = MakeGrpcPolicyClient(rpc::MakeChannel(config_.policy_addr), timeouts);
+    std::shared_ptr<grpc::Channel> policy_channel = rpc::MakeChannel(config_.policy_addr);
+    policy_ = MakeGrpcPolicyClient(policy_channel, timeouts);
+    // The management API shares the policy channel (and its deadline).
+    policy_admin_ = MakeGrpcPolicyAdminClient(policy_channel, config_.policy_timeout);
+    management_ = std::make_unique<ManagementApi>(*policy_admin_);
     router_ = MakeGrpcRouterClient(rpc::MakeChannel(config_.router_addr), timeouts);
     CatalogSnapshot snapshot = [this] { return Catalog(); };
+    // Billing guard (issue 3): approval polls and session-stream checks run on this timer thread.
+    timers_ = std::make_unique<TimerThread>();
     pipeline_ = std::make_unique<ChatPipeline>(*policy_, *router_, snapshot, metrics_,
-                                               SystemClock::Get());
+                                               SystemClock::Get(), *timers_);
     http::ServerOptions options;
     options.listen = config_.http_listen;
     options.io_threads = static_cast<int>(config_.io_threads);
     options.body_limit_bytes = static_cast<uint64_t>(config_.body_limit_bytes);
     options.read_timeout = config_.read_timeout;
-    options.handler = MakeEdgeHandler(*pipeline_, snapshot, metrics_);
+    options.handler = MakeEdgeHandler(*pipeline_, snapshot, metrics_,
+                                      MakeManagementHandler(*management_, metrics_));
     auto http = http::HttpServer::Start(std::move(options));
     if (!http.ok()) {
       return http.status();
@@ -91,8 +102,12 @@ class EdgeServer::Impl {
   EdgeConfig config_;
   EdgeMetrics metrics_;
   std::unique_ptr<PolicyClient> policy_;
+  std::unique_ptr<PolicyAdminClient> policy_admin_;
+  std::unique_ptr<ManagementApi> management_;
   std::unique_ptr<RouterClient> router_;
   std::unique_ptr<ChatPipeline> pipeline_;
+  // Declared after pipeline_: destroyed (its pending callbacks dropped) before the pipeline.
+  std::unique_ptr<TimerThread> timers_;
   std::unique_ptr<http::HttpServer> http_;
   std::unique_ptr<admin::AdminServer> admin_;
   std::thread refresher_;

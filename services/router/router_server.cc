@@ -16,7 +16,7 @@
 #include "services/router/adapters/embedded_catalog.h"
 #include "services/router/adapters/http_provider_executor.h"
 #include "services/router/adapters/router_metrics.h"
-#include "services/router/adapters/timer_queue.h"
+#include "libs/common/timer_queue.h"
 #include "services/router/rpc/router_service.h"
 
 namespace p402::router {

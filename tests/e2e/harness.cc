@@ -94,6 +94,13 @@ Suite::Suite(SuiteOptions options) : options_(std::move(options)) {
     StartLaunch(w.router, w.router.name, "");
     StartLaunch(w.edge, w.edge.name, "");
     WaitForEdge();
+    for (int replica = 2; replica <= options_.replicas; ++replica) {
+      replica_suffix_ = "-" + std::to_string(replica);
+      StartLaunch(w.policy, w.policy.name + replica_suffix_, "");
+      StartLaunch(w.edge, w.edge.name + replica_suffix_, "");
+      replica_suffix_.clear();
+      WaitForEdge(replica - 1);
+    }
   }
   RegisterSuiteForFailureLogs(this);
 }
@@ -208,7 +215,8 @@ std::string Suite::Expand(const std::string& text, const std::string& label,
       out += "http://127.0.0.1:" +
              std::to_string(PortOf("mock-" + key.substr(9), w.mock.http_port_key));
     } else if (key == "POLICY_ADDR") {
-      out += "127.0.0.1:" + std::to_string(PortOf(w.policy.name, w.policy.grpc_port_key));
+      out += "127.0.0.1:" + std::to_string(PortOf(w.policy.name + replica_suffix_,
+                                                  w.policy.grpc_port_key));
     } else if (key == "ROUTER_ADDR") {
       out += "127.0.0.1:" + std::to_string(PortOf(w.router.name, w.router.grpc_port_key));
     } else if (key == "TENANT") {
@@ -281,11 +289,12 @@ Suite::Started& Suite::StartLaunch(const Launch& launch, const std::string& labe
   return started_.back().second;
 }
 
-void Suite::WaitForEdge() {
+void Suite::WaitForEdge(int replica) {
   // The edge binds and reports /readyz 200 before it has the catalog (checked: /v1/models and
   // chat answer 503 catalog_unavailable until the router has answered), so wait for both.
   const Wiring& w = options_.wiring;
-  testing::Process& edge = process(w.edge.name);
+  std::string label = w.edge.name + (replica > 0 ? "-" + std::to_string(replica + 1) : "");
+  testing::Process& edge = process(label);
   auto deadline = SteadyClock::now() + options_.ready_timeout;
   std::string last;
   bool admin_ready = false;
@@ -294,7 +303,10 @@ void Suite::WaitForEdge() {
       break;
     }
     http::ClientRequest req;
-    req.url = admin_ready ? EdgeUrl("/v1/models") : AdminUrl(w.edge_readyz_path);
+    req.url = admin_ready ? EdgeUrl("/v1/models", replica)
+                          : "http://127.0.0.1:" +
+                                std::to_string(PortOf(label, w.edge.admin_port_key)) +
+                                w.edge_readyz_path;
     req.headers = AuthHeaders();
     req.timeouts.total = std::chrono::seconds(2);
     auto r = http_->FetchBlocking(std::move(req));
@@ -323,9 +335,12 @@ void Suite::WaitForEdge() {
        << LogTails(30));
 }
 
-std::string Suite::EdgeUrl(std::string_view path) const {
-  return "http://127.0.0.1:" +
-         std::to_string(PortOf(options_.wiring.edge.name, options_.wiring.edge.http_port_key)) +
+std::string Suite::EdgeUrl(std::string_view path, int replica) const {
+  std::string label = options_.wiring.edge.name;
+  if (replica > 0) {
+    label += "-" + std::to_string(replica + 1);
+  }
+  return "http://127.0.0.1:" + std::to_string(PortOf(label, options_.wiring.edge.http_port_key)) +
          std::string(path);
 }
 

@@ -55,6 +55,10 @@ struct SuiteOptions {
   // P402_TEST_PG_DSN FAILS (tools/test.sh starts a throwaway one).
   Postgres postgres = Postgres::kRequired;
   std::chrono::milliseconds ready_timeout = testing::kReadyTimeout;
+  // Service replicas: with 2, a second policy process ("policy-2", same database) and a second
+  // edge ("edge-2", talking to policy-2) start after the first set; both share the router.
+  // EdgeUrl(path, 1) reaches edge-2. Replicas only make sense with PostgreSQL.
+  int replicas = 1;
   // Appended to a launch's args / env, by launch name ("edge", "router", "policy", "mock").
   std::map<std::string, std::vector<std::string>> extra_args;
   std::map<std::string, std::vector<std::pair<std::string, std::string>>> extra_env;
@@ -86,8 +90,8 @@ class Suite {
   Suite(const Suite&) = delete;
   Suite& operator=(const Suite&) = delete;
 
-  // "http://127.0.0.1:<port>" + path.
-  std::string EdgeUrl(std::string_view path = "") const;
+  // "http://127.0.0.1:<port>" + path of edge replica `replica` (0 = "edge", 1 = "edge-2").
+  std::string EdgeUrl(std::string_view path = "", int replica = 0) const;
   std::string EdgeBaseUrl() const { return EdgeUrl("/v1"); }
   std::string AdminUrl(std::string_view path = "") const;
   std::string MockUrl(std::string_view name, std::string_view path = "") const;
@@ -146,7 +150,8 @@ class Suite {
   void ResolveIdentity();
   Started& StartLaunch(const Launch& launch, const std::string& label,
                        const std::string& mock_name);
-  void WaitForEdge();
+  // Waits until edge replica `replica` (0 = "edge") is ready and has the catalog.
+  void WaitForEdge(int replica = 0);
   std::string Expand(const std::string& text, const std::string& label,
                      const std::string& mock_name) const;
   int PortOf(std::string_view label, const std::string& key) const;
@@ -156,6 +161,8 @@ class Suite {
   std::string tenant_;
   std::string api_key_;
   std::string pg_dsn_;
+  // While a replica launch is being started: "-2", so ${POLICY_ADDR} names policy-2.
+  std::string replica_suffix_;
   std::vector<std::pair<std::string, Started>> started_;  // in start order
   std::unique_ptr<http::HttpClient> http_;
   bool failed_ = false;

@@ -6,6 +6,8 @@
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
+#include <string_view>
+#include <vector>
 
 #include "tests/support/process.h"
 #include "tests/support/test_env.h"
@@ -56,9 +58,11 @@ absl::StatusOr<std::string> FindNode() {
       "install nodejs (tools/install_deps.sh) or set P402_NODE");
 }
 
-absl::StatusOr<std::string> SdkClientScript() {
+absl::StatusOr<std::string> SdkClientScript() { return NodeScript("sdk_client.mjs"); }
+
+absl::StatusOr<std::string> NodeScript(std::string_view name) {
   std::string dir = testing::SourceDir() + "/tests/e2e/node";
-  std::string script = dir + "/sdk_client.mjs";
+  std::string script = dir + "/" + std::string(name);
   if (::access(script.c_str(), R_OK) != 0) {
     return absl::FailedPreconditionError("missing " + script);
   }
@@ -69,35 +73,35 @@ absl::StatusOr<std::string> SdkClientScript() {
   return script;
 }
 
-absl::StatusOr<json::Value> RunSdkClient(const SdkCall& call) {
+absl::StatusOr<json::Value> RunNodeScript(std::string_view name, std::vector<std::string> args,
+                                          const std::string& work_dir,
+                                          std::chrono::milliseconds timeout) {
   auto node = FindNode();
   if (!node.ok()) {
     return node.status();
   }
-  auto script = SdkClientScript();
+  auto script = NodeScript(name);
   if (!script.ok()) {
     return script.status();
   }
   static std::atomic<int> counter{0};
-  std::string stem = call.work_dir + "/sdk-" + std::to_string(::getpid()) + "-" +
-                     std::to_string(counter.fetch_add(1)) + "-" + call.scenario;
+  std::string stem = work_dir + "/node-" + std::to_string(::getpid()) + "-" +
+                     std::to_string(counter.fetch_add(1)) + "-" + std::string(name);
   testing::ProcessOptions o;
-  o.name = "sdk_client " + call.scenario;
+  o.name = std::string(name);
   o.path = *node;
-  o.args = {*script,       "--base-url",   call.base_url,
-            "--api-key",   call.api_key,   "--scenario",
-            call.scenario, "--timeout-ms", std::to_string(call.timeout.count())};
-  // Linux caps one argv string at 128 KiB; larger bodies go through a file.
-  constexpr size_t kMaxBodyArg = 16 * 1024;
-  if (call.body_json.size() > kMaxBodyArg) {
-    std::string body_file = stem + ".body.json";
-    std::ofstream(body_file, std::ios::binary) << call.body_json;
-    o.args.insert(o.args.end(), {"--body-file", body_file});
-  } else if (!call.body_json.empty()) {
-    o.args.insert(o.args.end(), {"--body", call.body_json});
-  }
-  if (!call.headers_json.empty()) {
-    o.args.insert(o.args.end(), {"--headers", call.headers_json});
+  o.args = {*script};
+  // Linux caps one argv string at 128 KiB; larger values (request bodies) go through a file.
+  constexpr size_t kMaxArg = 16 * 1024;
+  for (size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "--body" && i + 1 < args.size() && args[i + 1].size() > kMaxArg) {
+      std::string body_file = stem + ".body.json";
+      std::ofstream(body_file, std::ios::binary) << args[i + 1];
+      o.args.insert(o.args.end(), {"--body-file", body_file});
+      ++i;
+      continue;
+    }
+    o.args.push_back(args[i]);
   }
   o.log_path = stem + ".stderr";
   o.stdout_path = stem + ".stdout";
@@ -108,27 +112,41 @@ absl::StatusOr<json::Value> RunSdkClient(const SdkCall& call) {
     return process.status();
   }
   testing::Process& p = **process;
+  const std::string label(name);
   auto describe = [&] { return "\ncommand: " + p.CommandLine() + "\n" + p.LogTail(20); };
-  if (!p.WaitForExit(call.timeout + std::chrono::seconds(15))) {
+  if (!p.WaitForExit(timeout + std::chrono::seconds(15))) {
     p.Kill();
-    return absl::DeadlineExceededError("sdk_client.mjs did not finish in time" + describe());
+    return absl::DeadlineExceededError(label + " did not finish in time" + describe());
   }
   std::string line = LastLine(ReadFile(stem + ".stdout"));
   if (line.empty()) {
-    return absl::InternalError("sdk_client.mjs printed no result (" + p.StateDescription() + ")" +
+    return absl::InternalError(label + " printed no result (" + p.StateDescription() + ")" +
                                describe());
   }
   auto parsed = json::Value::Parse(line);
   if (!parsed.ok() || !parsed->is_object()) {
-    return absl::InternalError("sdk_client.mjs printed a non-JSON line: " + line + describe());
+    return absl::InternalError(label + " printed a non-JSON line: " + line + describe());
   }
   if (const json::Value* err = parsed->Find("harness_error")) {
-    return absl::InternalError("sdk_client.mjs failed: " + err->Serialize() + describe());
+    return absl::InternalError(label + " failed: " + err->Serialize() + describe());
   }
   if (p.exit_code() != 0) {
-    return absl::InternalError("sdk_client.mjs " + p.StateDescription() + describe());
+    return absl::InternalError(label + " " + p.StateDescription() + describe());
   }
   return *std::move(parsed);
+}
+
+absl::StatusOr<json::Value> RunSdkClient(const SdkCall& call) {
+  std::vector<std::string> args = {"--base-url", call.base_url,  "--api-key",
+                                   call.api_key,  "--scenario",   call.scenario,
+                                   "--timeout-ms", std::to_string(call.timeout.count())};
+  if (!call.body_json.empty()) {
+    args.insert(args.end(), {"--body", call.body_json});
+  }
+  if (!call.headers_json.empty()) {
+    args.insert(args.end(), {"--headers", call.headers_json});
+  }
+  return RunNodeScript("sdk_client.mjs", std::move(args), call.work_dir, call.timeout);
 }
 
 }  // namespace p402::e2e

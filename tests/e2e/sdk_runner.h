@@ -6,6 +6,8 @@
 
 #include <chrono>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "libs/json/value.h"
@@ -28,6 +30,16 @@ absl::StatusOr<std::string> FindNode();
 // Path of sdk_client.mjs in the source tree. Errors: FailedPrecondition when the script or its
 // node_modules/openai is missing (the message says to run tools/e2e_deps.sh).
 absl::StatusOr<std::string> SdkClientScript();
+
+// Path of tests/e2e/node/<name>; FailedPrecondition as SdkClientScript.
+absl::StatusOr<std::string> NodeScript(std::string_view name);
+
+// Runs tests/e2e/node/<name> with `args` under node and parses the one JSON line it prints last.
+// A "--body" value too long for argv is passed as "--body-file". The process gets timeout + 15 s.
+// Errors as RunSdkClient.
+absl::StatusOr<json::Value> RunNodeScript(std::string_view name, std::vector<std::string> args,
+                                          const std::string& work_dir,
+                                          std::chrono::milliseconds timeout);
 
 // Runs the script and parses its result line. Errors: NotFound / FailedPrecondition (above);
 // DeadlineExceeded when the script outlives its budget (it is killed); Internal when it exits

@@ -61,6 +61,20 @@ class GrpcPolicyClient final : public PolicyClient {
                 stub_->async()->Release(ctx, req, resp, std::move(cb));
               });
   }
+  void GetApproval(std::string_view request_id, const v1::GetApprovalRequest& request,
+                   Callback<v1::GetApprovalResponse> done) override {
+    CallUnary(request, std::string(request_id), timeouts_.policy, std::move(done),
+              [this](auto* ctx, auto* req, auto* resp, auto cb) {
+                stub_->async()->GetApproval(ctx, req, resp, std::move(cb));
+              });
+  }
+  void CheckReservation(std::string_view request_id, const v1::CheckReservationRequest& request,
+                        Callback<v1::CheckReservationResponse> done) override {
+    CallUnary(request, std::string(request_id), timeouts_.policy, std::move(done),
+              [this](auto* ctx, auto* req, auto* resp, auto cb) {
+                stub_->async()->CheckReservation(ctx, req, resp, std::move(cb));
+              });
+  }
 
  private:
   std::unique_ptr<v1::Policy::Stub> stub_;

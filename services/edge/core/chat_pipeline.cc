@@ -1,83 +1,26 @@
 #include "services/edge/core/chat_pipeline.h"
 
-#include <atomic>
+#include <algorithm>
 
-#include "absl/synchronization/mutex.h"
 #include "libs/common/log.h"
 #include "libs/common/money.h"
 #include "libs/common/status_util.h"
-#include "libs/openai/chat_request.h"
-#include "libs/openai/chat_response.h"
+#include "libs/json/value.h"
 #include "libs/openai/error_body.h"
 #include "libs/openai/p402_extension.h"
-#include "libs/openai/p402_metadata.h"
-#include "libs/openai/token_estimate.h"
-#include "services/edge/core/error_mapping.h"
+#include "services/edge/core/chat_exchange.h"
 
 namespace p402::edge {
-namespace {
-
-constexpr char kRouteLabel[] = "chat";
-
-}  // namespace
-
-// The state of one request as it moves through the asynchronous steps. Owned by shared_ptrs held
-// in the pending callbacks; dies when the last one ran.
-class ChatExchange : public std::enable_shared_from_this<ChatExchange>,
-                     public RouteStreamObserver {
- public:
-  ChatExchange(ChatPipeline& pipeline, ChatCall call, std::shared_ptr<ResponseSink> sink)
-      : p_(pipeline), call_(std::move(call)), sink_(std::move(sink)) {}
-
-  void Start();
-
-  // RouteStreamObserver (stream mode)
-  void OnEvent(const v1::StreamRouteResponse& event) override;
-  void OnDone(absl::Status status) override;
-
- private:
-  void OnAuthorized(absl::StatusOr<v1::AuthorizeResponse> result);
-  void Dispatch();
-  void OnRouted(absl::StatusOr<v1::RouteResponse> result);
-  void SendError(int status, std::string_view type, std::string_view code,
-                 std::string_view message, std::string_view param = {},
-                 int64_t retry_after_seconds = 0);
-  void SendStatusError(const absl::Status& status);
-  openai::P402Metadata Metadata(const v1::RoutingDecision& decision, const v1::CostBreakdown& cost,
-                                const v1::TokenUsage& usage) const;
-  HeaderList ResponseHeaders() const;
-  void Commit(const v1::CostBreakdown& cost, const v1::TokenUsage& usage,
-              const v1::ModelRef& model);
-  void Release(std::string_view reason);
-  int64_t ElapsedMs() const;
-  openai::ChunkHeader ChunkHeader() const {
-    return {.id = completion_id_, .created = created_, .model = stream_model_};
-  }
-
-  ChatPipeline& p_;
-  ChatCall call_;
-  std::shared_ptr<ResponseSink> sink_;
-  openai::DecodedChatRequest request_;
-  std::shared_ptr<const CatalogView> catalog_;
-  const v1::ModelInfo* model_ = nullptr;  // the explicit model, when one was named and known
-  v1::AuthorizeResponse auth_;
-
-  // Stream state (touched only from the observer's sequential callbacks).
-  std::shared_ptr<RouteStream> stream_;
-  bool stream_started_ = false;
-  bool stream_ended_ = false;
-  std::string completion_id_;
-  std::string stream_model_;
-  int64_t created_ = 0;
-};
 
 ChatPipeline::ChatPipeline(PolicyClient& policy, RouterClient& router, CatalogSnapshot catalog,
-                           EdgeMetrics& metrics, const Clock& clock, PipelineOptions options)
+                           EdgeMetrics& metrics, const Clock& clock, Scheduler& scheduler,
+                           PipelineOptions options)
     : policy_(policy),
       router_(router),
       catalog_(std::move(catalog)),
       metrics_(metrics),
       clock_(clock),
+      scheduler_(scheduler),
       options_(options) {}
 
 void ChatPipeline::Handle(ChatCall call, std::shared_ptr<ResponseSink> sink) {
@@ -90,33 +33,72 @@ int64_t ChatExchange::ElapsedMs() const {
       .count();
 }
 
+int64_t ChatExchange::NowUnixMs() const { return UnixMillis(p_.clock_.Now()); }
+
 HeaderList ChatExchange::ResponseHeaders() const { return {{"x-request-id", call_.request_id}}; }
 
-void ChatExchange::SendError(int status, std::string_view type, std::string_view code,
-                             std::string_view message, std::string_view param,
-                             int64_t retry_after_seconds) {
-  HeaderList headers = ResponseHeaders();
-  if (retry_after_seconds > 0) {
-    headers.emplace_back("retry-after", std::to_string(retry_after_seconds));
+void ChatExchange::StartEventStreamLocked() {
+  if (!sse_started_) {
+    sse_started_ = true;
+    sink_->StartEventStream(ResponseHeaders());
   }
-  p_.metrics_.CountRequest(kRouteLabel, status);
-  std::optional<std::string_view> param_opt;
-  if (!param.empty()) param_opt = param;
-  sink_->SendJson(status, openai::EncodeError(message, type, param_opt, code), std::move(headers));
-  P402_LOG(kInfo, "chat request failed")
-      .RequestId(call_.request_id)
-      .Field("status", status)
-      .Field("code", code)
-      .Field("error", message);
 }
 
-void ChatExchange::SendStatusError(const absl::Status& status) {
-  openai::HttpError e = openai::HttpErrorFromStatus(status);
-  p_.metrics_.CountRequest(kRouteLabel, e.http_status);
-  sink_->SendJson(e.http_status, std::move(e.body), ResponseHeaders());
+void ChatExchange::Fail(const HttpError& e, std::string_view param) {
+  bool sse = false;
+  {
+    absl::MutexLock lock(&mu_);
+    sse = sse_started_;
+    if (sse) {
+      // A held stream already answered 200: the error travels as an SSE error event.
+      ended_ = true;
+      std::string frame;
+      openai::EncodeStreamError(e.message, e.type, e.code, nullptr, frame);
+      openai::EncodeDone(frame);
+      sink_->WriteEvent(std::move(frame));
+      sink_->Finish();
+    }
+  }
+  if (!sse) {
+    HeaderList headers = ResponseHeaders();
+    if (e.retry_after_ms > 0) {
+      headers.emplace_back("retry-after", std::to_string(RetryAfterSeconds(e.retry_after_ms)));
+      headers.emplace_back("retry-after-ms", std::to_string(e.retry_after_ms));
+    }
+    std::optional<std::string_view> param_opt;
+    if (!param.empty()) param_opt = param;
+    sink_->SendJson(e.status, openai::EncodeError(e.message, e.type, param_opt, e.code),
+                    std::move(headers));
+  }
+  p_.metrics_.CountRequest(kChatRouteLabel, sse ? 200 : e.status);
   P402_LOG(kInfo, "chat request failed")
       .RequestId(call_.request_id)
-      .Field("status", e.http_status)
+      .Field("status", e.status)
+      .Field("code", e.code)
+      .Field("error", e.message);
+}
+
+void ChatExchange::FailStatus(const absl::Status& status) {
+  openai::HttpError h = openai::HttpErrorFromStatus(status);
+  bool sse = false;
+  {
+    absl::MutexLock lock(&mu_);
+    sse = sse_started_;
+  }
+  if (sse) {
+    // Same caller-safe message as the JSON body would carry.
+    HttpError e{.status = h.http_status, .type = h.type, .code = h.code.value_or("server_error")};
+    if (auto body = json::Value::Parse(h.body); body.ok() && body->Find("error") != nullptr) {
+      e.message = std::string(body->Find("error")->GetString("message").value_or(""));
+    }
+    Fail(e);
+    return;
+  }
+  p_.metrics_.CountRequest(kChatRouteLabel, h.http_status);
+  sink_->SendJson(h.http_status, std::move(h.body), ResponseHeaders());
+  P402_LOG(kInfo, "chat request failed")
+      .RequestId(call_.request_id)
+      .Field("status", h.http_status)
       .Field("error", MessageOf(status));
 }
 
@@ -124,40 +106,45 @@ void ChatExchange::Start() {
   auto decoded = openai::DecodeChatRequest(call_.body);
   if (!decoded.ok()) {
     p_.metrics_.CountChat("bad_request");
-    SendStatusError(decoded.status());
+    FailStatus(decoded.status());
     return;
   }
   request_ = std::move(*decoded);
   if (call_.api_key.empty()) {
     p_.metrics_.CountChat("denied");
-    SendError(401, "authentication_error", "missing_api_key",
-              "You didn't provide an API key. Provide it in the Authorization header "
-              "(Authorization: Bearer YOUR_KEY).");
+    Fail({.status = 401,
+          .type = "authentication_error",
+          .code = "missing_api_key",
+          .message = "You didn't provide an API key. Provide it in the Authorization header "
+                     "(Authorization: Bearer YOUR_KEY)."});
     return;
   }
   catalog_ = p_.catalog_();
   if (catalog_ == nullptr) {
-    SendError(503, "server_error", "catalog_unavailable",
-              "The model catalog is not loaded yet; retry in a moment.");
+    Fail({.status = 503,
+          .type = "server_error",
+          .code = "catalog_unavailable",
+          .message = "The model catalog is not loaded yet; retry in a moment."});
     return;
   }
   const v1::ChatRequest& chat = request_.chat;
   const v1::RoutingOptions& routing = request_.ext.routing;
-  int64_t input_tokens = openai::EstimatePromptTokens(chat);
+  input_tokens_ = openai::EstimatePromptTokens(chat);
   std::optional<int64_t> max_tokens;
   if (chat.has_max_tokens()) {
     max_tokens = chat.max_tokens();
   }
 
-  v1::AuthorizeRequest req;
+  v1::AuthorizeRequest& req = authorize_;
   v1::RequestMeta* meta = req.mutable_meta();
   meta->set_request_id(call_.request_id);
-  meta->set_received_unix_ms(UnixMillis(p_.clock_.Now()));
+  meta->set_received_unix_ms(NowUnixMs());
   meta->set_session_id(request_.ext.session_id);
   req.mutable_credential()->set_api_key(call_.api_key);
-  req.set_estimated_input_tokens(input_tokens);
+  req.set_estimated_input_tokens(input_tokens_);
   req.set_session_id(request_.ext.session_id);
   req.set_task(routing.task());
+  req.set_capability("chat");
   req.set_allow_max_tokens_reduction(request_.ext.allow_max_tokens_reduction ||
                                      p_.options_.allow_max_tokens_reduction_default);
   bool explicit_model = routing.mode() == v1::ROUTING_MODE_UNSPECIFIED;
@@ -170,28 +157,32 @@ void ChatExchange::Start() {
   }
   if (model_ != nullptr) {
     *req.mutable_model() = model_->ref();
-    MicroUsd worst = CatalogView::WorstCase(*model_, input_tokens, max_tokens);
+    MicroUsd worst = CatalogView::WorstCase(*model_, input_tokens_, max_tokens);
     // With failover (on unless the client turned it off) the router may answer from another
     // model of the same tier; the reservation must cover that too, since the router never picks
     // a candidate above its spend limit.
     if (!routing.has_failover() || routing.failover().enabled()) {
       std::string_view tier = CatalogView::LowerTier(model_->tier(), routing.max_tier());
-      worst = std::max(worst, catalog_->ModeCeiling(input_tokens, max_tokens, tier,
+      worst = std::max(worst, catalog_->ModeCeiling(input_tokens_, max_tokens, tier,
                                                     routing.max_cost_micro_usd()));
     }
     req.set_worst_case_micro_usd(worst);
     req.set_max_output_tokens(CatalogView::MaxOutput(*model_, max_tokens));
     req.set_output_per_mtok_micro_usd(model_->prices().output_per_mtok_micro_usd());
   } else if (!explicit_model) {
-    req.set_worst_case_micro_usd(catalog_->ModeCeiling(input_tokens, max_tokens,
+    req.set_worst_case_micro_usd(catalog_->ModeCeiling(input_tokens_, max_tokens,
                                                        routing.max_tier(),
                                                        routing.max_cost_micro_usd()));
     req.set_max_output_tokens(max_tokens.value_or(0));
   }
   // An unknown model is reported after authentication (401 wins over 404, as at OpenAI); the
   // zero-amount reservation made meanwhile is released.
+  Authorize();
+}
+
+void ChatExchange::Authorize() {
   auto self = shared_from_this();
-  p_.policy_.Authorize(req, [self](absl::StatusOr<v1::AuthorizeResponse> result) {
+  p_.policy_.Authorize(authorize_, [self](absl::StatusOr<v1::AuthorizeResponse> result) {
     self->OnAuthorized(std::move(result));
   });
 }
@@ -201,24 +192,34 @@ void ChatExchange::OnAuthorized(absl::StatusOr<v1::AuthorizeResponse> result) {
     // Fail closed: no decision, no spend.
     p_.metrics_.PolicyFailClosed();
     p_.metrics_.CountChat("denied");
-    SendError(503, "server_error", "guard_unavailable",
-              "The billing guard is unavailable; the request was not processed. Retry later.");
+    Fail({.status = 503,
+          .type = "server_error",
+          .code = "guard_unavailable",
+          .message =
+              "The billing guard is unavailable; the request was not processed. Retry later."});
     return;
   }
   auth_ = std::move(*result);
+  if (auth_.decision() == v1::GUARD_DECISION_HOLD_FOR_APPROVAL &&
+      authorize_.approval_id().empty() && !auth_.approval().id().empty()) {
+    Hold();
+    return;
+  }
   if (auth_.decision() != v1::GUARD_DECISION_ALLOW) {
     p_.metrics_.CountChat("denied");
-    HttpError e = ErrorForDecision(auth_);
-    SendError(e.status, e.type, e.code, e.message, {}, e.retry_after_seconds);
+    Fail(ErrorForDecision(auth_));
     return;
   }
   bool explicit_model = request_.ext.routing.mode() == v1::ROUTING_MODE_UNSPECIFIED;
   if (explicit_model && model_ == nullptr) {
     Release("model_not_found");
     p_.metrics_.CountChat("bad_request");
-    SendError(404, "invalid_request_error", "model_not_found",
-              "The model '" + request_.chat.model() + "' does not exist or is not available.",
-              "model");
+    Fail({.status = 404,
+          .type = "invalid_request_error",
+          .code = "model_not_found",
+          .message = "The model '" + request_.chat.model() +
+                     "' does not exist or is not available."},
+         "model");
     return;
   }
   Dispatch();
@@ -239,25 +240,42 @@ void ChatExchange::Dispatch() {
     route.mutable_chat()->set_max_tokens(auth_.reduced_max_tokens());
   }
   *route.mutable_options() = request_.ext.routing;
+  const v1::PolicyRouting& policy = auth_.routing();
   v1::RoutingConstraints* c = route.mutable_constraints();
-  c->mutable_allowed_providers()->CopyFrom(auth_.routing().allowed_providers());
-  c->mutable_denied_providers()->CopyFrom(auth_.routing().denied_providers());
-  c->set_max_tier(auth_.routing().max_tier());
-  c->mutable_allowed_models()->CopyFrom(auth_.routing().allowed_models());
+  c->mutable_allowed_providers()->CopyFrom(policy.allowed_providers());
+  c->mutable_denied_providers()->CopyFrom(policy.denied_providers());
+  c->set_max_tier(policy.max_tier());
+  c->mutable_allowed_models()->CopyFrom(policy.allowed_models());
+  c->mutable_denied_models()->CopyFrom(policy.denied_models());
+  c->set_max_model(policy.max_model());
+  c->set_preferred_model(policy.preferred_model());
   route.set_spend_limit_micro_usd(auth_.reservation().amount_micro_usd());
-  // Chunks carry one id/created for the whole stream (OpenAI does the same).
-  completion_id_ = "chatcmpl-" + call_.request_id;
-  created_ = UnixMillis(p_.clock_.Now()) / 1000;
-  stream_model_ = route.chat().model();
+  {
+    absl::MutexLock lock(&mu_);
+    // Chunks carry one id/created for the whole stream (OpenAI does the same).
+    completion_id_ = "chatcmpl-" + call_.request_id;
+    created_ = NowUnixMs() / 1000;
+    stream_model_ = route.chat().model();
+  }
 
   auto self = shared_from_this();
   if (request_.chat.stream()) {
-    sink_->OnClientGone([weak = std::weak_ptr<ChatExchange>(self)] {
-      if (auto ex = weak.lock(); ex && ex->stream_) {
-        ex->stream_->Cancel();
-      }
-    });
-    stream_ = p_.router_.StreamRoute(route, self);
+    WatchClient();
+    std::shared_ptr<RouteStream> stream = p_.router_.StreamRoute(route, self);
+    {
+      absl::MutexLock lock(&stream_mu_);
+      stream_ = stream;
+    }
+    bool cut = false;
+    {
+      absl::MutexLock lock(&mu_);
+      cut = cut_;
+    }
+    // The client left, or a timer cut the stream, before the handle was stored.
+    if (client_gone_ || cut) {
+      CancelRouterStream();
+    }
+    WatchSession();
     return;
   }
   p_.router_.Route(route, [self](absl::StatusOr<v1::RouteResponse> result) {
@@ -288,6 +306,9 @@ openai::P402Metadata ChatExchange::Metadata(const v1::RoutingDecision& decision,
   }
   m.cost_estimated = cost.estimated() || usage.estimated();
   m.reservation_id = auth_.reservation().id();
+  if (!auth_.session_id().empty()) {
+    m.session_id = auth_.session_id();
+  }
   if (auth_.reduced_max_tokens() > 0) {
     m.max_tokens_reduced_to = auth_.reduced_max_tokens();
   }
@@ -299,96 +320,18 @@ void ChatExchange::OnRouted(absl::StatusOr<v1::RouteResponse> result) {
   if (!result.ok()) {
     Release("provider_failed");
     p_.metrics_.CountChat("provider_error");
-    SendStatusError(result.status());
+    FailStatus(result.status());
     return;
   }
   const v1::RouteResponse& r = *result;
   std::string body;
   openai::P402Metadata meta = Metadata(r.decision(), r.cost(), r.completion().usage());
   openai::EncodeChatCompletion(r.completion(), &meta, body);
-  p_.metrics_.CountRequest(kRouteLabel, 200);
+  p_.metrics_.CountRequest(kChatRouteLabel, 200);
   p_.metrics_.CountChat("ok");
   p_.metrics_.ObserveLatency(ElapsedMs() / 1000.0);
   sink_->SendJson(200, std::move(body), ResponseHeaders());
   Commit(r.cost(), r.completion().usage(), r.decision().chosen());
-}
-
-void ChatExchange::OnEvent(const v1::StreamRouteResponse& event) {
-  switch (event.event_case()) {
-    case v1::StreamRouteResponse::kDecision:
-      stream_model_ = event.decision().chosen().model();
-      if (!stream_started_) {
-        stream_started_ = true;
-        sink_->StartEventStream(ResponseHeaders());
-      }
-      return;
-    case v1::StreamRouteResponse::kDelta: {
-      if (!stream_started_) {
-        stream_started_ = true;
-        sink_->StartEventStream(ResponseHeaders());
-      }
-      std::string frame;
-      openai::EncodeChunk(ChunkHeader(), &event.delta(), nullptr, nullptr, frame);
-      sink_->WriteEvent(std::move(frame));
-      return;
-    }
-    case v1::StreamRouteResponse::kEnd: {
-      const v1::StreamEnd& end = event.end();
-      stream_ended_ = true;
-      if (!stream_started_) {
-        stream_started_ = true;
-        sink_->StartEventStream(ResponseHeaders());
-      }
-      openai::P402Metadata meta = Metadata(end.decision(), end.cost(), end.usage());
-      std::string frame;
-      if (end.has_error() && !end.error().reason().empty()) {
-        // Never a silent truncation: an explicit error event carrying the cost of what was
-        // delivered, then [DONE].
-        if (request_.chat.include_usage()) {
-          openai::EncodeChunk(ChunkHeader(), nullptr, &end.usage(), nullptr, frame);
-        }
-        openai::EncodeStreamError(end.error().message(), "server_error", end.error().reason(),
-                                  &meta, frame);
-        p_.metrics_.CountChat(end.error().reason());
-      } else {
-        // The usage chunk (choices: []) carries p402_metadata; without include_usage an extra
-        // empty-choices chunk does (SDKs accept both).
-        openai::EncodeChunk(ChunkHeader(), nullptr,
-                            request_.chat.include_usage() ? &end.usage() : nullptr, &meta, frame);
-        p_.metrics_.CountChat("ok");
-      }
-      openai::EncodeDone(frame);
-      sink_->WriteEvent(std::move(frame));
-      Commit(end.cost(), end.usage(), end.decision().chosen());
-      return;
-    }
-    default:
-      return;
-  }
-}
-
-void ChatExchange::OnDone(absl::Status status) {
-  if (!stream_started_) {
-    // Failed before the first token: a normal HTTP error (nothing was sent yet).
-    Release(status.ok() ? "empty_stream" : "provider_failed");
-    p_.metrics_.CountChat("provider_error");
-    SendStatusError(status.ok() ? Internal("router ended the stream without events") : status);
-    return;
-  }
-  if (!stream_ended_) {
-    // The router went away mid-stream: say so explicitly, never a silent truncation. The cost of
-    // what was delivered is unknown here; the reservation is released (under-charge, counted).
-    std::string frame;
-    openai::EncodeStreamError("The stream was interrupted: " + MessageOf(status), "server_error",
-                              "stream_interrupted", nullptr, frame);
-    openai::EncodeDone(frame);
-    sink_->WriteEvent(std::move(frame));
-    Release("stream_interrupted");
-    p_.metrics_.CountChat("stream_interrupted");
-  }
-  p_.metrics_.CountRequest(kRouteLabel, 200);
-  p_.metrics_.ObserveLatency(ElapsedMs() / 1000.0);
-  sink_->Finish();
 }
 
 void ChatExchange::Commit(const v1::CostBreakdown& cost, const v1::TokenUsage& usage,
@@ -398,6 +341,7 @@ void ChatExchange::Commit(const v1::CostBreakdown& cost, const v1::TokenUsage& u
   v1::CommitRequest req;
   req.mutable_meta()->set_request_id(call_.request_id);
   req.mutable_meta()->set_tenant_id(auth_.tenant_id());
+  req.mutable_meta()->set_session_id(auth_.session_id());
   req.set_reservation_id(auth_.reservation().id());
   req.set_actual_micro_usd(cost.total_micro_usd());
   *req.mutable_usage() = usage;

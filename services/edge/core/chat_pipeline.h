@@ -6,6 +6,20 @@
 //
 // Asynchronous end to end: Handle returns at once; each step continues in the callback of the
 // previous one. No thread waits for a provider. The HTTP layer implements ResponseSink.
+//
+// Billing guard (issue 3), see chat_guard.cc:
+// - HOLD_FOR_APPROVAL: the request stays open while the edge polls GetApproval (a stream starts
+//   at once and gets ": awaiting approval apr_..." comment lines); approved -> Authorize again
+//   with approval_id and go on; denied / expired / waited too long -> 403 "approval_denied" /
+//   "approval_timeout" (an SSE error event once the stream started).
+// - A stream spending from an agent session is watched: CheckReservation every
+//   reservation_check_interval and a timer at the session's expiry. When policy says stop, the
+//   edge cancels the router stream, ends the SSE with an error event whose code is the reason,
+//   and commits an ESTIMATE of what it delivered (the router's StreamEnd never comes after a
+//   cancel): prompt estimate + libs/openai token estimate of the forwarded text and tool-call
+//   deltas, at the catalog prices of the chosen model, capped at the reservation, marked
+//   cost_estimated. The same estimate bills a stream the client abandoned or the router lost
+//   mid-way.
 #pragma once
 
 #include <chrono>
@@ -49,6 +63,15 @@ struct PipelineOptions {
   // Let the guard lower max_tokens to fit the budget even when the request did not ask for it
   // (p402.allow_max_tokens_reduction).
   bool allow_max_tokens_reduction_default = false;
+  // How often a request held for approval asks policy whether it was decided (and, for a stream,
+  // writes an ": awaiting approval" comment line).
+  std::chrono::milliseconds approval_poll_interval{500};
+  // Longest wait for an approval, whatever its expires_unix_ms says (an approval without an
+  // expiry waits this long).
+  std::chrono::milliseconds approval_max_wait{std::chrono::minutes(15)};
+  // How often a stream spending from an agent session asks policy (CheckReservation) whether it
+  // may keep spending.
+  std::chrono::milliseconds reservation_check_interval{1000};
 };
 
 // Supplies the current catalog snapshot (swapped atomically by the refresher).
@@ -56,9 +79,12 @@ using CatalogSnapshot = std::function<std::shared_ptr<const CatalogView>()>;
 
 class ChatPipeline {
  public:
-  // All references must outlive the pipeline and every call in flight.
+  // All references must outlive the pipeline and every call in flight; `scheduler` must stop
+  // (dropping its pending callbacks) before the pipeline is destroyed. `clock` gives the wall
+  // time compared with approval and session expiries.
   ChatPipeline(PolicyClient& policy, RouterClient& router, CatalogSnapshot catalog,
-               EdgeMetrics& metrics, const Clock& clock, PipelineOptions options = {});
+               EdgeMetrics& metrics, const Clock& clock, Scheduler& scheduler,
+               PipelineOptions options = {});
 
   // Runs one request; the answer goes to `sink`. Never blocks.
   void Handle(ChatCall call, std::shared_ptr<ResponseSink> sink);
@@ -70,6 +96,7 @@ class ChatPipeline {
   CatalogSnapshot catalog_;
   EdgeMetrics& metrics_;
   const Clock& clock_;
+  Scheduler& scheduler_;
   PipelineOptions options_;
 };
 

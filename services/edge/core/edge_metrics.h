@@ -16,7 +16,8 @@ class EdgeMetrics {
   // Requests answered, by route ("chat", "models", ...) and HTTP status.
   void CountRequest(std::string_view route, int status);
   // Chat completions by outcome: "ok", "cached", "denied", "bad_request", "provider_error",
-  // "stream_interrupted", "budget_exhausted", "client_gone".
+  // "stream_interrupted", "budget_exhausted", "client_gone", and the reasons of streams the edge
+  // cut ("session_revoked", ...).
   void CountChat(std::string_view outcome);
   // Policy unreachable -> request denied (fail closed).
   void PolicyFailClosed() { policy_failure_mode_denied_->Inc(); }
@@ -25,6 +26,14 @@ class EdgeMetrics {
   void ObserveLatency(double seconds) { latency_->Observe(seconds); }
   void AddCost(int64_t micro_usd) { cost_micro_usd_->Inc(micro_usd > 0 ? micro_usd : 0); }
   void AddTokens(int64_t input, int64_t output);
+  // Requests held for approval, by how the wait ended: "approved", "denied", "timeout",
+  // "client_gone".
+  void CountApprovalWait(std::string_view outcome);
+  // Streams the edge stopped itself, by reason: "session_revoked", "session_expired",
+  // "tenant_paused", "reservation_finalized" ("other" for any other reason policy gives).
+  void CountStreamCut(std::string_view reason);
+  // CheckReservation calls that failed (the stream went on; its reservation still caps it).
+  void ReservationCheckFailed() { reservation_check_failed_->Inc(); }
 
  private:
   metrics::CounterFamily* requests_;
@@ -34,6 +43,9 @@ class EdgeMetrics {
   metrics::Histogram* latency_;
   metrics::Counter* cost_micro_usd_;
   metrics::CounterFamily* tokens_;
+  metrics::CounterFamily* approval_waits_;
+  metrics::CounterFamily* streams_cut_;
+  metrics::Counter* reservation_check_failed_;
 };
 
 }  // namespace p402::edge

@@ -4,8 +4,11 @@
 // gRPC thread (or inline in fakes) and must not block.
 #pragma once
 
+#include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
+#include <string_view>
 
 #include "absl/status/statusor.h"
 #include "p402/v1/policy.pb.h"
@@ -17,6 +20,7 @@ template <typename T>
 using Callback = std::function<void(absl::StatusOr<T>)>;
 
 // The billing guard. A non-OK status means the guard could not decide (the edge fails closed).
+// Every method calls `done` exactly once. Thread-safe.
 class PolicyClient {
  public:
   virtual ~PolicyClient() = default;
@@ -24,6 +28,30 @@ class PolicyClient {
                          Callback<v1::AuthorizeResponse> done) = 0;
   virtual void Commit(const v1::CommitRequest& request, Callback<v1::CommitResponse> done) = 0;
   virtual void Release(const v1::ReleaseRequest& request, Callback<v1::ReleaseResponse> done) = 0;
+  // The state of an approval a held request waits for (polled while it is PENDING). Errors:
+  // NotFound "approval_not_found", Unavailable. `request_id` goes out as x-request-id.
+  virtual void GetApproval(std::string_view request_id, const v1::GetApprovalRequest& request,
+                           Callback<v1::GetApprovalResponse> done) = 0;
+  // Whether an admitted request may keep spending (polled while a session's stream runs).
+  // Errors: Unavailable (the edge then keeps streaming: the reservation still caps the spend).
+  virtual void CheckReservation(std::string_view request_id,
+                                const v1::CheckReservationRequest& request,
+                                Callback<v1::CheckReservationResponse> done) = 0;
+};
+
+// Runs callbacks later: the waits of a request held for approval, the periodic reservation
+// checks and the expiry cut of a session's stream. Callbacks run on a thread of the scheduler,
+// never inline in RunAfter, one at a time; they must be short and must not block. Thread-safe.
+class Scheduler {
+ public:
+  using TimerId = uint64_t;
+  virtual ~Scheduler() = default;
+  // Runs `fn` once `delay` has passed (<= 0: as soon as possible). Returns an id for Cancel,
+  // never 0.
+  virtual TimerId RunAfter(std::chrono::milliseconds delay, std::function<void()> fn) = 0;
+  // Drops a callback that has not started yet (destroying it); unknown or already-run ids are
+  // ignored.
+  virtual void Cancel(TimerId id) = 0;
 };
 
 // Receives the events of one StreamRoute call, in order, never concurrently.

@@ -5,6 +5,7 @@
 #include "libs/http/response.h"
 #include "libs/openai/error_body.h"
 #include "libs/openai/models.h"
+#include "services/edge/core/management_api.h"
 
 namespace p402::edge {
 namespace {
@@ -61,11 +62,18 @@ std::string BearerToken(const http::Request& request) {
 
 class EdgeHandler final : public http::Handler {
  public:
-  EdgeHandler(ChatPipeline& pipeline, CatalogSnapshot catalog, EdgeMetrics& metrics)
-      : pipeline_(pipeline), catalog_(std::move(catalog)), metrics_(metrics) {}
+  EdgeHandler(ChatPipeline& pipeline, CatalogSnapshot catalog, EdgeMetrics& metrics,
+              std::shared_ptr<http::Handler> management)
+      : pipeline_(pipeline),
+        catalog_(std::move(catalog)),
+        metrics_(metrics),
+        management_(std::move(management)) {}
 
   void Handle(http::Request request, std::shared_ptr<http::ResponseWriter> writer) override {
     std::string_view path = request.path();
+    if (management_ != nullptr && IsManagementPath(path)) {
+      return management_->Handle(std::move(request), std::move(writer));
+    }
     std::string request_id;
     if (auto id = request.Header("x-request-id"); id && IsValidRequestId(*id)) {
       request_id = std::string(*id);
@@ -125,6 +133,7 @@ class EdgeHandler final : public http::Handler {
   ChatPipeline& pipeline_;
   CatalogSnapshot catalog_;
   EdgeMetrics& metrics_;
+  std::shared_ptr<http::Handler> management_;
   // `created` of every model in /v1/models: when this edge started (the catalog has no dates).
   int64_t catalog_created_unix_s_ = UnixMillis(SystemClock::Get().Now()) / 1000;
 };
@@ -132,8 +141,10 @@ class EdgeHandler final : public http::Handler {
 }  // namespace
 
 std::shared_ptr<http::Handler> MakeEdgeHandler(ChatPipeline& pipeline, CatalogSnapshot catalog,
-                                               EdgeMetrics& metrics) {
-  return std::make_shared<EdgeHandler>(pipeline, std::move(catalog), metrics);
+                                               EdgeMetrics& metrics,
+                                               std::shared_ptr<http::Handler> management) {
+  return std::make_shared<EdgeHandler>(pipeline, std::move(catalog), metrics,
+                                       std::move(management));
 }
 
 }  // namespace p402::edge

@@ -92,23 +92,48 @@ absl::StatusOr<ReserveOutcome> InMemoryPolicyStore::ReserveBudget(const Reservat
   if (tenant == tenants_.end()) {
     return NotFound("tenant not found");
   }
+  SessionRecord* session = nullptr;
+  if (!draft.session_id.empty()) {
+    session = FindSessionLocked(draft.tenant_id, draft.session_id);
+    if (session == nullptr) {
+      return WithReason(NotFound("session not found"), "session_not_found");
+    }
+  }
   if (reservations_.contains(draft.id)) {
     return AlreadyExists("reservation id already exists");
   }
   TenantRecord& t = tenant->second;
   ReserveOutcome outcome;
+  if (session != nullptr && session->revoked_unix_ms != 0) {
+    outcome.session_unavailable = "session_revoked";
+    return outcome;
+  }
+  if (session != nullptr && draft.created_unix_ms >= session->expires_unix_ms) {
+    outcome.session_unavailable = "session_expired";
+    return outcome;
+  }
   // Checked arithmetic: PostgreSQL's bigint raises on overflow (22003 -> InvalidArgument), and
   // this store must behave the same rather than wrap. With a budget, needed <= budget bounds the
   // new `reserved`, so only an unlimited tenant can reach the overflow error.
-  const MicroUsd budget = t.limits.budget_micro_usd;
-  if (budget > 0) {
-    const std::optional<MicroUsd> held = AddMoney(t.spent_micro_usd, t.reserved_micro_usd);
-    const std::optional<MicroUsd> needed =
-        held.has_value() ? AddMoney(*held, draft.amount_micro_usd) : std::nullopt;
-    if (!needed.has_value() || *needed > budget) {
-      outcome.available_micro_usd = held.has_value() && *held < budget ? budget - *held : 0;
-      return outcome;
-    }
+  // `left` is what remains of the tighter budget (nullopt: no limit at all); the reservation
+  // fits when amount <= left.
+  auto available = [](MicroUsd budget, MicroUsd spent, MicroUsd reserved) -> MicroUsd {
+    const std::optional<MicroUsd> held = AddMoney(spent, reserved);
+    return held.has_value() && *held < budget ? budget - *held : 0;
+  };
+  std::optional<MicroUsd> left;
+  if (t.limits.budget_micro_usd > 0) {
+    left = available(t.limits.budget_micro_usd, t.spent_micro_usd, t.reserved_micro_usd);
+  }
+  if (session != nullptr) {
+    // A session's budget is always a cap (0 = nothing left to spend), unlike the tenant's.
+    const MicroUsd s_left =
+        available(session->budget_micro_usd, session->spent_micro_usd, session->reserved_micro_usd);
+    left = left.has_value() ? std::min(*left, s_left) : s_left;
+  }
+  if (left.has_value() && draft.amount_micro_usd > *left) {
+    outcome.available_micro_usd = *left;
+    return outcome;
   }
   const std::optional<MicroUsd> new_reserved =
       AddMoney(t.reserved_micro_usd, draft.amount_micro_usd);
@@ -116,8 +141,12 @@ absl::StatusOr<ReserveOutcome> InMemoryPolicyStore::ReserveBudget(const Reservat
     return InvalidArgument("reservation amount overflows the tenant's counters");
   }
   t.reserved_micro_usd = *new_reserved;
+  if (session != nullptr) {
+    session->reserved_micro_usd += draft.amount_micro_usd;  // bounded by its budget (above)
+  }
   ReservationRecord r = draft;
   r.status = ReservationStatus::kReserved;
+  r.provider.clear();
   r.actual_micro_usd = 0;
   r.finalized_unix_ms = 0;
   reservations_.emplace(r.id, r);
@@ -127,7 +156,8 @@ absl::StatusOr<ReserveOutcome> InMemoryPolicyStore::ReserveBudget(const Reservat
 }
 
 absl::StatusOr<CommitOutcome> InMemoryPolicyStore::CommitReservation(
-    std::string_view reservation_id, MicroUsd actual_micro_usd, std::string_view /*provider*/, int64_t now_unix_ms) {
+    std::string_view reservation_id, MicroUsd actual_micro_usd, std::string_view provider,
+    int64_t now_unix_ms) {
   if (actual_micro_usd < 0) {
     return InvalidArgument("actual cost must be >= 0");
   }
@@ -156,12 +186,30 @@ absl::StatusOr<CommitOutcome> InMemoryPolicyStore::CommitReservation(
   if (!new_spent.has_value()) {
     return InvalidArgument("charge overflows the tenant's spent counter");
   }
+  SessionRecord* session =
+      r.session_id.empty() ? nullptr : FindSessionLocked(r.tenant_id, r.session_id);
+  if (session != nullptr && !AddMoney(session->spent_micro_usd, charged).has_value()) {
+    return InvalidArgument("charge overflows the session's spent counter");
+  }
   t.spent_micro_usd = *new_spent;
   if (r.status == ReservationStatus::kReserved) {
     t.reserved_micro_usd -= r.amount_micro_usd;
   } else {
     outcome.committed_after_expiry = true;
   }
+  if (session != nullptr) {
+    // After expiry the session may end above its budget: the money was spent at the provider,
+    // and the record says so (PgPolicyStore does the same).
+    session->spent_micro_usd += charged;
+    if (r.status == ReservationStatus::kReserved) {
+      session->reserved_micro_usd -= r.amount_micro_usd;
+    }
+    if (!provider.empty()) {
+      MicroUsd& per_provider = session->provider_spent_micro_usd[std::string(provider)];
+      per_provider = AddMoney(per_provider, charged).value_or(per_provider);
+    }
+  }
+  r.provider = std::string(provider);
   r.status = ReservationStatus::kCommitted;
   r.actual_micro_usd = charged;
   r.finalized_unix_ms = now_unix_ms;
@@ -183,7 +231,7 @@ absl::StatusOr<ReleaseOutcome> InMemoryPolicyStore::ReleaseReservation(
     outcome.reservation = r;
     return outcome;
   }
-  tenants_.at(r.tenant_id).reserved_micro_usd -= r.amount_micro_usd;
+  UnholdLocked(r);
   r.status = ReservationStatus::kReleased;
   r.finalized_unix_ms = now_unix_ms;
   outcome.reservation = r;
@@ -210,7 +258,7 @@ absl::StatusOr<int64_t> InMemoryPolicyStore::ExpireReservations(int64_t now_unix
     ReservationRecord& r = it->second;
     if (r.status == ReservationStatus::kReserved) {
       if (r.expires_unix_ms <= now_unix_ms) {
-        tenants_.at(r.tenant_id).reserved_micro_usd -= r.amount_micro_usd;
+        UnholdLocked(r);
         r.status = ReservationStatus::kExpired;
         r.finalized_unix_ms = now_unix_ms;
         ++expired;
@@ -224,73 +272,39 @@ absl::StatusOr<int64_t> InMemoryPolicyStore::ExpireReservations(int64_t now_unix
   return expired;
 }
 
-// TODO(p402): issue 3 store work in progress.
-absl::StatusOr<TenantRecord> InMemoryPolicyStore::UpdateTenant(std::string_view tenant_id, std::string_view name, const TenantLimits& limits) {
-  return absl::UnimplementedError("InMemoryPolicyStore::UpdateTenant: not implemented yet");
+void InMemoryPolicyStore::UnholdLocked(const ReservationRecord& r) {
+  tenants_.at(r.tenant_id).reserved_micro_usd -= r.amount_micro_usd;
+  if (!r.session_id.empty()) {
+    if (SessionRecord* session = FindSessionLocked(r.tenant_id, r.session_id)) {
+      session->reserved_micro_usd -= r.amount_micro_usd;
+    }
+  }
 }
 
-absl::StatusOr<TenantRecord> InMemoryPolicyStore::SetTenantPaused(std::string_view tenant_id, bool paused, std::string_view reason) {
-  return absl::UnimplementedError("InMemoryPolicyStore::SetTenantPaused: not implemented yet");
+absl::StatusOr<TenantRecord> InMemoryPolicyStore::UpdateTenant(std::string_view tenant_id,
+                                                               std::string_view name,
+                                                               const TenantLimits& limits) {
+  absl::MutexLock lock(&mu_);
+  auto it = tenants_.find(ToAbsl(tenant_id));
+  if (it == tenants_.end()) {
+    return NotFound("tenant not found");
+  }
+  it->second.name = std::string(name);
+  it->second.limits = limits;
+  return it->second;
 }
 
-absl::Status InMemoryPolicyStore::CreatePolicy(const v1::TenantPolicy& policy) {
-  return absl::UnimplementedError("InMemoryPolicyStore::CreatePolicy: not implemented yet");
-}
-
-absl::StatusOr<v1::TenantPolicy> InMemoryPolicyStore::GetPolicy(std::string_view tenant_id, std::string_view policy_id) {
-  return absl::UnimplementedError("InMemoryPolicyStore::GetPolicy: not implemented yet");
-}
-
-absl::StatusOr<std::vector<v1::TenantPolicy>> InMemoryPolicyStore::ListPolicies(std::string_view tenant_id) {
-  return absl::UnimplementedError("InMemoryPolicyStore::ListPolicies: not implemented yet");
-}
-
-absl::StatusOr<v1::TenantPolicy> InMemoryPolicyStore::UpdatePolicy(const v1::TenantPolicy& policy) {
-  return absl::UnimplementedError("InMemoryPolicyStore::UpdatePolicy: not implemented yet");
-}
-
-absl::StatusOr<v1::TenantPolicy> InMemoryPolicyStore::DeletePolicy(std::string_view tenant_id, std::string_view policy_id) {
-  return absl::UnimplementedError("InMemoryPolicyStore::DeletePolicy: not implemented yet");
-}
-
-absl::Status InMemoryPolicyStore::CreateSession(const SessionRecord& session) {
-  return absl::UnimplementedError("InMemoryPolicyStore::CreateSession: not implemented yet");
-}
-
-absl::StatusOr<std::optional<SessionRecord>> InMemoryPolicyStore::FindSessionByTokenHash(std::string_view token_hash) {
-  return absl::UnimplementedError("InMemoryPolicyStore::FindSessionByTokenHash: not implemented yet");
-}
-
-absl::StatusOr<SessionRecord> InMemoryPolicyStore::GetSession(std::string_view tenant_id, std::string_view session_id) {
-  return absl::UnimplementedError("InMemoryPolicyStore::GetSession: not implemented yet");
-}
-
-absl::StatusOr<std::vector<SessionRecord>> InMemoryPolicyStore::ListSessions(std::string_view tenant_id, std::string_view after_id, int limit) {
-  return absl::UnimplementedError("InMemoryPolicyStore::ListSessions: not implemented yet");
-}
-
-absl::StatusOr<SessionRecord> InMemoryPolicyStore::UpdateSession(std::string_view tenant_id, std::string_view session_id, const SessionUpdate& update) {
-  return absl::UnimplementedError("InMemoryPolicyStore::UpdateSession: not implemented yet");
-}
-
-absl::StatusOr<SessionRecord> InMemoryPolicyStore::RevokeSession(std::string_view tenant_id, std::string_view session_id, int64_t now_unix_ms) {
-  return absl::UnimplementedError("InMemoryPolicyStore::RevokeSession: not implemented yet");
-}
-
-absl::Status InMemoryPolicyStore::CreateApproval(const ApprovalRecord& approval) {
-  return absl::UnimplementedError("InMemoryPolicyStore::CreateApproval: not implemented yet");
-}
-
-absl::StatusOr<ApprovalRecord> InMemoryPolicyStore::GetApproval(std::string_view tenant_id, std::string_view approval_id, int64_t now_unix_ms) {
-  return absl::UnimplementedError("InMemoryPolicyStore::GetApproval: not implemented yet");
-}
-
-absl::StatusOr<std::vector<ApprovalRecord>> InMemoryPolicyStore::ListApprovals(std::string_view tenant_id, std::string_view session_id, bool pending_only, int64_t now_unix_ms) {
-  return absl::UnimplementedError("InMemoryPolicyStore::ListApprovals: not implemented yet");
-}
-
-absl::StatusOr<ApprovalRecord> InMemoryPolicyStore::TransitionApproval(std::string_view tenant_id, std::string_view approval_id, ApprovalState to, std::string_view reason, int64_t now_unix_ms) {
-  return absl::UnimplementedError("InMemoryPolicyStore::TransitionApproval: not implemented yet");
+absl::StatusOr<TenantRecord> InMemoryPolicyStore::SetTenantPaused(std::string_view tenant_id,
+                                                                  bool paused,
+                                                                  std::string_view reason) {
+  absl::MutexLock lock(&mu_);
+  auto it = tenants_.find(ToAbsl(tenant_id));
+  if (it == tenants_.end()) {
+    return NotFound("tenant not found");
+  }
+  it->second.paused = paused;
+  it->second.pause_reason = paused ? std::string(reason) : std::string();
+  return it->second;
 }
 
 }  // namespace p402::policy

@@ -72,6 +72,11 @@ struct GuardContext {
   // True once a layer lowered max_output_tokens.
   bool max_tokens_reduced = false;
 
+  // Set by the daily_limit layer: what it added to each of the tenant's UTC spend windows (hour,
+  // day, month of now_unix_ms) for this request; 0 when it added nothing (e.g. it failed open).
+  // Its Abandon subtracts this; its OnAdmitted moves the windows from this to the reservation.
+  MicroUsd spend_window_added_micro_usd = 0;
+
   // Set by the reservation layer when it held budget for this request.
   std::optional<ReservationRecord> reservation;
 };

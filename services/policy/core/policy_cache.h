@@ -45,6 +45,9 @@ class PolicyCache {
   const int64_t ttl_ms_;
   absl::Mutex mu_;
   absl::flat_hash_map<std::string, Entry> entries_ ABSL_GUARDED_BY(mu_);
+  // Bumped by every Invalidate: a load that started before one is not cached (it may predate the
+  // change that caused it).
+  uint64_t generation_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace p402::policy

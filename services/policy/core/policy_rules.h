@@ -4,7 +4,8 @@
 // what can be decided from the policies and the request alone (provider/model/tier/task rules, the
 // kill switch's total-spend condition); the spend windows and caps it returns are enforced by the
 // guard layers (daily_limit, request_cap), and the error-rate condition by KillSwitchMonitor
-// (kill_switch.h), since both need shared counters.
+// (kill_switch.h), since both need shared counters. ValidatePolicy is in policy_rules.cc,
+// EvaluatePolicies in policy_evaluation.cc.
 //
 // Combination rules: every enabled policy applies; allow lists intersect, deny lists unite, the
 // lowest tier cap and the lowest per-request cap win, every spend window is enforced. Where one

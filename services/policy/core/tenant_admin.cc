@@ -3,17 +3,21 @@
 #include <string>
 #include <utility>
 
+#include "libs/common/log.h"
 #include "libs/common/status_macros.h"
 #include "libs/common/status_util.h"
 #include "libs/crypto/hex.h"
 #include "libs/crypto/random.h"
 #include "libs/crypto/sha256.h"
+#include "services/policy/core/credentials.h"
 #include "services/policy/core/validation.h"
 
 namespace p402::policy {
 namespace {
 
 constexpr char kApiKeyPrefix[] = "sk-p402-";
+constexpr int64_t kMinReservationTtlMs = 1'000;
+constexpr int64_t kMaxReservationTtlMs = 86'400'000;
 
 absl::Status TenantNotFound(std::string_view id) {
   return WithReason(NotFound("tenant '" + std::string(id) + "' not found"), "tenant_not_found");
@@ -31,9 +35,13 @@ v1::Tenant ToProto(const TenantRecord& tenant) {
   limits->set_budget_micro_usd(tenant.limits.budget_micro_usd);
   limits->set_requests_per_hour(tenant.limits.requests_per_hour);
   limits->set_max_concurrent(tenant.limits.max_concurrent);
+  limits->set_anomaly_zscore_centi(tenant.limits.anomaly_zscore_centi);
+  limits->set_reservation_ttl_ms(tenant.limits.reservation_ttl_ms);
   out.set_spent_micro_usd(tenant.spent_micro_usd);
   out.set_reserved_micro_usd(tenant.reserved_micro_usd);
   out.set_created_unix_ms(tenant.created_unix_ms);
+  out.set_paused(tenant.paused);
+  out.set_pause_reason(tenant.pause_reason);
   return out;
 }
 
@@ -54,7 +62,22 @@ TenantLimits FromProto(const v1::TenantLimits& limits) {
                       .daily_limit_micro_usd = limits.daily_limit_micro_usd(),
                       .budget_micro_usd = limits.budget_micro_usd(),
                       .requests_per_hour = limits.requests_per_hour(),
-                      .max_concurrent = limits.max_concurrent()};
+                      .max_concurrent = limits.max_concurrent(),
+                      .anomaly_zscore_centi = limits.anomaly_zscore_centi(),
+                      .reservation_ttl_ms = limits.reservation_ttl_ms()};
+}
+
+absl::Status ValidateTenantLimits(const TenantLimits& limits) {
+  P402_RETURN_IF_ERROR(ValidateLimits(limits));
+  if (limits.anomaly_zscore_centi < 0) {
+    return InvalidArgument("limits.anomaly_zscore_centi must be >= 0 (0 = service default)");
+  }
+  if (limits.reservation_ttl_ms != 0 && (limits.reservation_ttl_ms < kMinReservationTtlMs ||
+                                         limits.reservation_ttl_ms > kMaxReservationTtlMs)) {
+    return InvalidArgument(
+        "limits.reservation_ttl_ms must be 0 (service default) or 1000..86400000");
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<v1::CreateTenantResponse> TenantAdmin::CreateTenant(
@@ -66,7 +89,7 @@ absl::StatusOr<v1::CreateTenantResponse> TenantAdmin::CreateTenant(
   P402_RETURN_IF_ERROR(ValidateText(request.name(), "name"));
   tenant.name = request.name().empty() ? tenant.id : request.name();
   tenant.limits = FromProto(request.limits());
-  P402_RETURN_IF_ERROR(ValidateLimits(tenant.limits));
+  P402_RETURN_IF_ERROR(ValidateTenantLimits(tenant.limits));
   tenant.created_unix_ms = UnixMillis(clock_.Now());
   absl::Status created = store_.CreateTenant(tenant);
   if (absl::IsAlreadyExists(created)) {
@@ -147,6 +170,94 @@ absl::StatusOr<v1::RevokeApiKeyResponse> TenantAdmin::RevokeApiKey(
   P402_RETURN_IF_ERROR(key.status());
   v1::RevokeApiKeyResponse response;
   *response.mutable_key() = ToProto(*key);
+  return response;
+}
+
+absl::StatusOr<v1::UpdateTenantResponse> TenantAdmin::UpdateTenant(
+    const v1::UpdateTenantRequest& request) {
+  P402_RETURN_IF_ERROR(ValidateTenantId(request.tenant_id()));
+  if (request.has_name()) {
+    P402_RETURN_IF_ERROR(ValidateText(request.name(), "name"));
+  }
+  if (request.has_limits()) {
+    P402_RETURN_IF_ERROR(ValidateTenantLimits(FromProto(request.limits())));
+  }
+  // Read first for the fields left unchanged. A concurrent update of the other field can be lost
+  // (last writer wins per call), which is acceptable for operator edits.
+  absl::StatusOr<TenantRecord> current = store_.GetTenant(request.tenant_id());
+  if (absl::IsNotFound(current.status())) {
+    return TenantNotFound(request.tenant_id());
+  }
+  P402_RETURN_IF_ERROR(current.status());
+  std::string name = current->name;
+  if (request.has_name()) {
+    name = request.name().empty() ? current->id : request.name();
+  }
+  const TenantLimits limits = request.has_limits() ? FromProto(request.limits()) : current->limits;
+  absl::StatusOr<TenantRecord> updated = store_.UpdateTenant(request.tenant_id(), name, limits);
+  if (absl::IsNotFound(updated.status())) {
+    return TenantNotFound(request.tenant_id());
+  }
+  P402_RETURN_IF_ERROR(updated.status());
+  v1::UpdateTenantResponse response;
+  *response.mutable_tenant() = ToProto(*updated);
+  return response;
+}
+
+absl::StatusOr<v1::SetTenantPausedResponse> TenantAdmin::SetTenantPaused(
+    const v1::SetTenantPausedRequest& request) {
+  P402_RETURN_IF_ERROR(ValidateTenantId(request.tenant_id()));
+  P402_RETURN_IF_ERROR(ValidateText(request.reason(), "reason"));
+  absl::StatusOr<TenantRecord> tenant =
+      store_.SetTenantPaused(request.tenant_id(), request.paused(), request.reason());
+  if (absl::IsNotFound(tenant.status())) {
+    return TenantNotFound(request.tenant_id());
+  }
+  P402_RETURN_IF_ERROR(tenant.status());
+  P402_LOG(kWarn, request.paused() ? "tenant paused" : "tenant resumed")
+      .Field("tenant_id", tenant->id)
+      .Field("reason", request.reason());
+  v1::SetTenantPausedResponse response;
+  *response.mutable_tenant() = ToProto(*tenant);
+  return response;
+}
+
+absl::StatusOr<v1::AuthenticateResponse> TenantAdmin::Authenticate(
+    const v1::AuthenticateRequest& request) {
+  if (request.credential().kind_case() == v1::Credential::kPaid) {
+    return InvalidArgument("credential: only an api_key or a session_token can be authenticated");
+  }
+  P402_ASSIGN_OR_RETURN(ResolvedCredential resolved,
+                        ResolveCredential(store_, request.credential()));
+  v1::AuthenticateResponse response;
+  auto refuse = [&response](std::string_view reason, std::string_view message) {
+    response.set_authenticated(false);
+    response.set_reason(std::string(reason));
+    response.set_message(std::string(message));
+    return response;
+  };
+  if (!resolved.authenticated) {
+    return refuse(resolved.reason, resolved.message);
+  }
+  if (resolved.session.has_value()) {
+    const SessionRecord& session = *resolved.session;
+    const int64_t now = UnixMillis(clock_.Now());
+    if (session.revoked_unix_ms != 0) {
+      return refuse("session_revoked", "the session token was revoked");
+    }
+    if (now >= session.expires_unix_ms) {
+      return refuse("session_expired", "the session has expired");
+    }
+    // An exhausted session still authenticates: it is topped up through the management API.
+    response.set_authenticated(true);
+    response.set_tenant_id(session.tenant_id);
+    response.set_session_id(session.id);
+    return response;
+  }
+  response.set_authenticated(true);
+  response.set_tenant_id(resolved.key->tenant_id);
+  response.set_api_key_id(resolved.key->id);
+  response.set_admin(resolved.key->admin);
   return response;
 }
 

@@ -7,22 +7,29 @@
 
 namespace p402::policy {
 
-PolicyService::PolicyService(Guard& guard, TenantAdmin& admin, store::WorkerPool* workers,
+PolicyService::PolicyService(Guard& guard, TenantAdmin& tenants, PolicyAdmin& policies,
+                             SessionAdmin& sessions, store::WorkerPool* workers,
                              metrics::Registry& registry)
     : guard_(guard),
-      admin_(admin),
+      tenants_(tenants),
+      policies_(policies),
+      sessions_(sessions),
       workers_(workers),
       rpcs_(registry.AddCounterFamily("p402_policy_rpcs_total", "Policy RPCs by method and code",
                                       {"rpc", "code"})),
       decisions_(registry.AddCounterFamily("p402_policy_decisions_total",
                                            "Authorize outcomes by decision", {"decision"})),
+      failed_open_(registry.AddCounterFamily(
+          "p402_policy_guard_layer_failed_open_total",
+          "Guard layers (1-4) that let a request through because their counter store was "
+          "unavailable",
+          {"layer"})),
       shed_(registry.AddCounter("p402_policy_shed_total",
                                 "Calls refused because the worker queue was full")) {}
 
 template <typename Req, typename Resp, typename Fn>
-grpc::ServerUnaryReactor* PolicyService::Run(std::string_view rpc,
-                                             grpc::CallbackServerContext* ctx, const Req* req,
-                                             Resp* resp, Fn fn) {
+grpc::ServerUnaryReactor* PolicyService::Run(std::string_view rpc, grpc::CallbackServerContext* ctx,
+                                             const Req* req, Resp* resp, Fn fn) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   auto work = [this, rpc, reactor, req, resp, fn]() {
     absl::StatusOr<Resp> result;
@@ -48,62 +55,60 @@ grpc::ServerUnaryReactor* PolicyService::Run(std::string_view rpc,
   return reactor;
 }
 
+void PolicyService::CountAuthorize(const v1::AuthorizeResponse& response) {
+  decisions_.WithLabels({v1::GuardDecision_Name(response.decision())}).Inc();
+  for (const v1::GuardLayerResult& layer : response.layers()) {
+    if (layer.failed_open()) {
+      failed_open_.WithLabels({layer.layer()}).Inc();
+    }
+  }
+}
+
 grpc::ServerUnaryReactor* PolicyService::Authorize(grpc::CallbackServerContext* ctx,
                                                    const v1::AuthorizeRequest* req,
                                                    v1::AuthorizeResponse* resp) {
   return Run("Authorize", ctx, req, resp, [this](const v1::AuthorizeRequest& r) {
     auto result = guard_.Authorize(r);
     if (result.ok()) {
-      decisions_.WithLabels({v1::GuardDecision_Name(result->decision())}).Inc();
+      CountAuthorize(*result);
     }
     return result;
   });
 }
 
-grpc::ServerUnaryReactor* PolicyService::Commit(grpc::CallbackServerContext* ctx,
-                                                const v1::CommitRequest* req,
-                                                v1::CommitResponse* resp) {
-  return Run("Commit", ctx, req, resp, [this](const auto& r) { return guard_.Commit(r); });
-}
+// The remaining RPCs forward to one core method each.
+#define P402_POLICY_RPC(Method, core)                                                      \
+  grpc::ServerUnaryReactor* PolicyService::Method(grpc::CallbackServerContext* ctx,        \
+                                                  const v1::Method##Request* req,          \
+                                                  v1::Method##Response* resp) {            \
+    return Run(#Method, ctx, req, resp, [this](const auto& r) { return core.Method(r); }); \
+  }
 
-grpc::ServerUnaryReactor* PolicyService::Release(grpc::CallbackServerContext* ctx,
-                                                 const v1::ReleaseRequest* req,
-                                                 v1::ReleaseResponse* resp) {
-  return Run("Release", ctx, req, resp, [this](const auto& r) { return guard_.Release(r); });
-}
+P402_POLICY_RPC(Commit, guard_)
+P402_POLICY_RPC(Release, guard_)
+P402_POLICY_RPC(CheckReservation, guard_)
+P402_POLICY_RPC(CreateTenant, tenants_)
+P402_POLICY_RPC(GetTenant, tenants_)
+P402_POLICY_RPC(UpdateTenant, tenants_)
+P402_POLICY_RPC(SetTenantPaused, tenants_)
+P402_POLICY_RPC(Authenticate, tenants_)
+P402_POLICY_RPC(CreateApiKey, tenants_)
+P402_POLICY_RPC(ListApiKeys, tenants_)
+P402_POLICY_RPC(RevokeApiKey, tenants_)
+P402_POLICY_RPC(CreatePolicy, policies_)
+P402_POLICY_RPC(GetPolicy, policies_)
+P402_POLICY_RPC(ListPolicies, policies_)
+P402_POLICY_RPC(UpdatePolicy, policies_)
+P402_POLICY_RPC(DeletePolicy, policies_)
+P402_POLICY_RPC(CreateSession, sessions_)
+P402_POLICY_RPC(GetSession, sessions_)
+P402_POLICY_RPC(ListSessions, sessions_)
+P402_POLICY_RPC(UpdateSession, sessions_)
+P402_POLICY_RPC(RevokeSession, sessions_)
+P402_POLICY_RPC(GetApproval, sessions_)
+P402_POLICY_RPC(ListApprovals, sessions_)
+P402_POLICY_RPC(DecideApproval, sessions_)
 
-grpc::ServerUnaryReactor* PolicyService::CreateTenant(grpc::CallbackServerContext* ctx,
-                                                      const v1::CreateTenantRequest* req,
-                                                      v1::CreateTenantResponse* resp) {
-  return Run("CreateTenant", ctx, req, resp,
-             [this](const auto& r) { return admin_.CreateTenant(r); });
-}
-
-grpc::ServerUnaryReactor* PolicyService::GetTenant(grpc::CallbackServerContext* ctx,
-                                                   const v1::GetTenantRequest* req,
-                                                   v1::GetTenantResponse* resp) {
-  return Run("GetTenant", ctx, req, resp, [this](const auto& r) { return admin_.GetTenant(r); });
-}
-
-grpc::ServerUnaryReactor* PolicyService::CreateApiKey(grpc::CallbackServerContext* ctx,
-                                                      const v1::CreateApiKeyRequest* req,
-                                                      v1::CreateApiKeyResponse* resp) {
-  return Run("CreateApiKey", ctx, req, resp,
-             [this](const auto& r) { return admin_.CreateApiKey(r); });
-}
-
-grpc::ServerUnaryReactor* PolicyService::ListApiKeys(grpc::CallbackServerContext* ctx,
-                                                     const v1::ListApiKeysRequest* req,
-                                                     v1::ListApiKeysResponse* resp) {
-  return Run("ListApiKeys", ctx, req, resp,
-             [this](const auto& r) { return admin_.ListApiKeys(r); });
-}
-
-grpc::ServerUnaryReactor* PolicyService::RevokeApiKey(grpc::CallbackServerContext* ctx,
-                                                      const v1::RevokeApiKeyRequest* req,
-                                                      v1::RevokeApiKeyResponse* resp) {
-  return Run("RevokeApiKey", ctx, req, resp,
-             [this](const auto& r) { return admin_.RevokeApiKey(r); });
-}
+#undef P402_POLICY_RPC
 
 }  // namespace p402::policy

@@ -31,7 +31,7 @@
 #include "libs/http/client.h"
 #include "p402/v1/router.pb.h"
 #include "services/router/adapters/router_metrics.h"
-#include "services/router/adapters/timer_queue.h"
+#include "libs/common/timer_queue.h"
 #include "services/router/core/catalog.h"
 #include "services/router/core/failover.h"
 #include "services/router/core/health_tracker.h"

@@ -148,7 +148,8 @@ void ProviderExecution::BeginAttempt(size_t candidate) {
   }
   if (built.ok() && mode_ == Mode::kStream) {
     auto relay = StreamRelay::Create(provider_->protocol, model_->prices,
-                                     req_.plan.estimated_input_tokens, req_.spend_limit);
+                                     req_.plan.estimated_input_tokens, req_.spend_limit,
+                                     req_.chat.has_max_tokens() ? req_.chat.max_tokens() : 0);
     if (relay.ok()) {
       relay_ = std::move(*relay);
     } else {

@@ -59,21 +59,25 @@ std::string DeltaText(const v1::ChatDelta& delta) {
 absl::StatusOr<std::unique_ptr<StreamRelay>> StreamRelay::Create(std::string_view protocol,
                                                                  const Prices& prices,
                                                                  int64_t estimated_input_tokens,
-                                                                 MicroUsd spend_limit) {
+                                                                 MicroUsd spend_limit,
+                                                                 int64_t max_output_tokens) {
   std::unique_ptr<StreamDecoder> decoder = MakeStreamDecoder(protocol);
   if (decoder == nullptr) {
     return absl::UnimplementedError("no stream decoder for protocol \"" + std::string(protocol) +
                                     "\"");
   }
   return std::unique_ptr<StreamRelay>(
-      new StreamRelay(std::move(decoder), prices, estimated_input_tokens, spend_limit));
+      new StreamRelay(std::move(decoder), prices, estimated_input_tokens, spend_limit,
+                      std::max<int64_t>(max_output_tokens, 0)));
 }
 
 StreamRelay::StreamRelay(std::unique_ptr<StreamDecoder> decoder, const Prices& prices,
-                         int64_t estimated_input_tokens, MicroUsd spend_limit)
+                         int64_t estimated_input_tokens, MicroUsd spend_limit,
+                         int64_t max_output_tokens)
     : decoder_(std::move(decoder)),
       meter_(prices, InputUsage(std::max<int64_t>(estimated_input_tokens, 0)), spend_limit),
-      estimated_input_tokens_(std::max<int64_t>(estimated_input_tokens, 0)) {}
+      estimated_input_tokens_(std::max<int64_t>(estimated_input_tokens, 0)),
+      max_output_tokens_(max_output_tokens) {}
 
 void StreamRelay::ApplyProviderInput() {
   const v1::TokenUsage& u = decoder_->summary().usage;
@@ -100,10 +104,11 @@ absl::Status StreamRelay::Release(v1::ChatDelta delta, std::vector<v1::ChatDelta
     return absl::OkStatus();
   }
   if (!text.empty()) {
-    const int64_t after = delivered_.TotalWith(text);
+    const int64_t after = CapOutput(delivered_.TotalWith(text));
     if (meter_.WouldExceed(after)) {
       return WithReason(ResourceExhausted("the spend limit of the request was reached after " +
-                                          std::to_string(delivered_.total()) + " output tokens"),
+                                          std::to_string(delivered_output_tokens()) +
+                                          " output tokens (estimated)"),
                         "budget_exhausted");
     }
     delivered_.Add(text);
@@ -163,7 +168,7 @@ v1::TokenUsage StreamRelay::Usage(bool complete) const {
   } else {
     u.set_input_tokens(estimated_input_tokens_);
   }
-  u.set_output_tokens(delivered_.total());
+  u.set_output_tokens(delivered_output_tokens());
   u.set_estimated(true);
   return u;
 }

@@ -9,6 +9,7 @@
 // (one per provider attempt).
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -50,11 +51,17 @@ std::string DeltaText(const v1::ChatDelta& delta);
 class StreamRelay {
  public:
   // `estimated_input_tokens` prices the input until the provider reports it; `spend_limit` 0 =
-  // unlimited. Errors: Unimplemented for a protocol without a stream decoder.
+  // unlimited. `max_output_tokens` is the output limit the provider was sent (max_tokens), 0 =
+  // none: the provider cannot generate more, so the delivered-output estimate (biased upwards,
+  // libs/openai token_estimate.h) is capped at it, for metering and for billing a cut stream. A
+  // request whose max_tokens already fits the spend limit is therefore never cut on an estimate;
+  // the provider stops it and reports the exact usage.
+  // Errors: Unimplemented for a protocol without a stream decoder.
   static absl::StatusOr<std::unique_ptr<StreamRelay>> Create(std::string_view protocol,
                                                              const Prices& prices,
                                                              int64_t estimated_input_tokens,
-                                                             MicroUsd spend_limit);
+                                                             MicroUsd spend_limit,
+                                                             int64_t max_output_tokens = 0);
 
   // Consumes body bytes and appends the deltas that may go to the client now to `out`: none
   // before the first token; at the first token the held deltas, then that delta; after it every
@@ -76,7 +83,7 @@ class StreamRelay {
   std::vector<v1::ChatDelta> TakeHeld();
 
   const StreamSummary& summary() const { return decoder_->summary(); }
-  int64_t delivered_output_tokens() const { return delivered_.total(); }
+  int64_t delivered_output_tokens() const { return CapOutput(delivered_.total()); }
   // Usage to bill: the provider's report when `complete` and reported; otherwise input from the
   // provider (Anthropic message_start) or the estimate, output = delivered estimate, and
   // estimated = true.
@@ -84,7 +91,10 @@ class StreamRelay {
 
  private:
   StreamRelay(std::unique_ptr<StreamDecoder> decoder, const Prices& prices,
-              int64_t estimated_input_tokens, MicroUsd spend_limit);
+              int64_t estimated_input_tokens, MicroUsd spend_limit, int64_t max_output_tokens);
+  int64_t CapOutput(int64_t estimate) const {
+    return max_output_tokens_ > 0 ? std::min(estimate, max_output_tokens_) : estimate;
+  }
   absl::Status Release(v1::ChatDelta delta, std::vector<v1::ChatDelta>& out);
   void ApplyProviderInput();
 
@@ -92,6 +102,7 @@ class StreamRelay {
   http::SseParser parser_;
   SpendMeter meter_;
   int64_t estimated_input_tokens_;
+  int64_t max_output_tokens_;
   int64_t applied_input_tokens_ = -1;
   DeliveredTokenCounter delivered_;
   std::vector<v1::ChatDelta> held_;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <limits>
 
 #include "absl/strings/match.h"
 #include "libs/common/strings.h"
@@ -33,6 +34,26 @@ bool ModelAllowed(const v1::RoutingConstraints& c, const ModelEntry& m) {
     if (item == m.id || item == m.canonical || item == m.provider + "/" + m.id) return true;
   }
   return false;
+}
+
+// A deny list matches like the allow list (id, canonical name or "provider/id"), but
+// case-insensitively: a denial errs on the side of excluding.
+bool ModelDenied(const v1::RoutingConstraints& c, const ModelEntry& m) {
+  if (c.denied_models().empty()) return false;
+  std::string qualified = m.provider + "/" + m.id;
+  for (const std::string& item : c.denied_models()) {
+    absl::string_view v = ToAbsl(item);
+    if (absl::EqualsIgnoreCase(v, ToAbsl(m.id)) || absl::EqualsIgnoreCase(v, ToAbsl(m.canonical)) ||
+        absl::EqualsIgnoreCase(v, ToAbsl(qualified))) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// Input + output price per 1M tokens: the per-token price max_model compares.
+MicroUsd PricePerMillion(const ModelEntry& m) {
+  return AddMoney(m.prices.input, m.prices.output).value_or(std::numeric_limits<MicroUsd>::max());
 }
 
 double LatencyOf(const PoolEntry& e) {
@@ -96,6 +117,29 @@ std::vector<std::string> RequiredCapabilities(const v1::ChatRequest& chat,
   return caps;
 }
 
+void ResolvePolicyModels(PlanInputs& in) {
+  const v1::RoutingConstraints& c = in.constraints;
+  if (!c.preferred_model().empty()) {
+    ModelMatch m = in.catalog.Resolve(c.preferred_model());
+    in.preferred.insert(m.models.begin(), m.models.end());
+    if (m.models.empty()) {
+      in.notes.push_back("preferred model \"" + c.preferred_model() +
+                         "\" is not in the catalog; ignored");
+    }
+  }
+  if (!c.max_model().empty()) {
+    ModelMatch m = in.catalog.Resolve(c.max_model());
+    for (size_t i : m.models) {
+      MicroUsd price = PricePerMillion(in.catalog.models()[i]);
+      in.max_model_price = in.max_model_price ? std::max(*in.max_model_price, price) : price;
+    }
+    if (m.models.empty()) {
+      in.notes.push_back("max_model \"" + c.max_model() +
+                         "\" is not in the catalog; no price cap applied");
+    }
+  }
+}
+
 std::vector<PoolEntry> BuildPool(const PlanInputs& in) {
   const std::vector<ModelEntry>& models = in.catalog.models();
   std::vector<PoolEntry> pool;
@@ -138,7 +182,8 @@ void ApplyFilters(const PlanInputs& in, const HealthView& health, int64_t now_un
       e.dq = v1::DISQUALIFICATION_UNSUPPORTED_PROTOCOL;
     } else if (!p.available) {
       e.dq = v1::DISQUALIFICATION_NO_CREDENTIALS;
-    } else if (!ProviderAllowed(in, m.provider) || !ModelAllowed(in.constraints, m)) {
+    } else if (!ProviderAllowed(in, m.provider) || !ModelAllowed(in.constraints, m) ||
+               ModelDenied(in.constraints, m)) {
       e.dq = v1::DISQUALIFICATION_PROVIDER_NOT_ALLOWED;
     } else if (in.max_tier && m.tier > *in.max_tier) {
       e.dq = v1::DISQUALIFICATION_TIER_NOT_ALLOWED;
@@ -146,7 +191,8 @@ void ApplyFilters(const PlanInputs& in, const HealthView& health, int64_t now_un
       e.dq = v1::DISQUALIFICATION_MISSING_CAPABILITY;
     } else if (m.context_window > 0 && needed > m.context_window) {
       e.dq = v1::DISQUALIFICATION_CONTEXT_TOO_SMALL;
-    } else if (max_cost > 0 && e.worst > max_cost) {
+    } else if ((max_cost > 0 && e.worst > max_cost) ||
+               (in.max_model_price && PricePerMillion(m) > *in.max_model_price)) {
       e.dq = v1::DISQUALIFICATION_OVER_MAX_COST;
     } else if (e.health.circuit_open) {
       e.dq = v1::DISQUALIFICATION_CIRCUIT_OPEN;
@@ -173,7 +219,9 @@ void ScorePool(const PlanInputs& in, v1::RoutingMode mode, std::vector<PoolEntry
     e.cost = cost_norm.Score(static_cast<double>(e.worst));
     e.latency = latency_norm.Score(LatencyOf(e));
     e.health_factor = HealthFactor(e.health.error_rate, e.rate_limited);
-    e.policy = in.requested.count(e.index) ? 1.0 : 0.5;
+    // Full policy preference for the model the client named and for policy's preferred model
+    // (a task rule's prefer_model); 0.5 for the rest.
+    e.policy = in.requested.count(e.index) || in.preferred.count(e.index) ? 1.0 : 0.5;
     e.score = WeightedScore(w, e.task, e.cost, e.latency, e.health_factor, e.policy, e.quality) *
               (0.5 + 0.5 * TaskCapabilityShare(task, *e.model));
   }

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "libs/common/money.h"
 #include "p402/v1/router.pb.h"
 #include "services/router/core/catalog.h"
 #include "services/router/core/ports.h"
@@ -29,6 +30,13 @@ struct PlanInputs {
   bool failover_enabled = true;
   ModelMatch match;            // the request's `model` resolved (may be empty)
   std::set<size_t> requested;  // match.models as a set
+  // constraints.preferred_model resolved (empty when unset or unknown): full policy factor.
+  std::set<size_t> preferred;
+  // Input + output price per 1M tokens of constraints.max_model (the dearest of its matches);
+  // nullopt when unset or unknown to the catalog (then the limit is ignored, see notes).
+  std::optional<MicroUsd> max_model_price;
+  // Remarks on the constraints for the decision's reason, e.g. an unknown max_model.
+  std::vector<std::string> notes;
 };
 
 struct PoolEntry {
@@ -45,12 +53,18 @@ struct PoolEntry {
   double score = 0;  // 0 while disqualified
 };
 
+// Resolves constraints.preferred_model and constraints.max_model against the catalog into
+// `preferred`, `max_model_price` and `notes` (an unknown model is ignored and noted).
+void ResolvePolicyModels(PlanInputs& in);
+
 // The models considered, in catalog order within each group (see RoutePlanner::Plan).
 std::vector<PoolEntry> BuildPool(const PlanInputs& in);
 
 // Sets worst-case cost, health and the first failing filter of every entry, in this order:
-// unsupported protocol, no credentials, provider/model not allowed, tier, capability, context,
-// max cost, circuit open. `now_unix_ms` decides whether a rate limit is still running.
+// unsupported protocol, no credentials, provider/model not allowed (allow/deny lists, allowed
+// and denied models), tier, capability, context, max cost (options.max_cost and the price cap
+// of constraints.max_model), circuit open. `now_unix_ms` decides whether a rate limit is still
+// running.
 void ApplyFilters(const PlanInputs& in, const HealthView& health, int64_t now_unix_ms,
                   std::vector<PoolEntry>& pool);
 

@@ -98,6 +98,17 @@ void AddCandidate(const PoolEntry& e, bool with_factors, v1::RoutingDecision& d)
   f["quality"] = e.quality;
 }
 
+// Policy remarks: the winner is policy's preferred model; a max_model or preferred model that
+// the catalog does not know (so it was ignored).
+void AppendNotes(const PlanInputs& in, const PoolEntry& winner, std::string& reason) {
+  if (in.preferred.count(winner.index) > 0) {
+    reason += " (policy-preferred model)";
+  }
+  for (const std::string& note : in.notes) {
+    reason += " (" + note + ")";
+  }
+}
+
 // Mode, candidates (capped lists), chosen and reason; no attempts and no decision_id.
 void FillDecision(const PlanInputs& in, v1::RoutingMode mode,
                   const std::vector<const PoolEntry*>& qualified,
@@ -114,12 +125,15 @@ void FillDecision(const PlanInputs& in, v1::RoutingMode mode,
   d.mutable_chosen()->set_model(winner.model->id);
   const std::string& model = in.chat.model();
   bool requested = in.requested.count(winner.index) > 0;
+  std::string reason;
   if (in.explicit_model) {
-    d.set_reason(requested ? "explicit model \"" + model + "\""
-                           : "explicit model \"" + model + "\" unavailable; fallback");
+    reason = requested ? "explicit model \"" + model + "\""
+                       : "explicit model \"" + model + "\" unavailable; fallback";
+    AppendNotes(in, winner, reason);
+    d.set_reason(reason);
     return;
   }
-  std::string reason = "best score in " + std::string(ModeName(mode)) + " mode";
+  reason = "best score in " + std::string(ModeName(mode)) + " mode";
   if (!model.empty() && in.match.models.empty()) {
     reason += " (requested model \"" + model + "\" is not in the catalog)";
   } else if (!model.empty() && !requested) {
@@ -128,6 +142,7 @@ void FillDecision(const PlanInputs& in, v1::RoutingMode mode,
   if (!in.options.task().empty() && !IsKnownTask(in.options.task())) {
     reason += " (unknown task \"" + in.options.task() + "\" ignored)";
   }
+  AppendNotes(in, winner, reason);
   d.set_reason(reason);
 }
 
@@ -199,6 +214,7 @@ absl::StatusOr<RoutePlan> RoutePlanner::Plan(const v1::ChatRequest& chat,
     return WithReason(NotFound(msg), "model_not_found");
   }
   in.failover_enabled = !options.has_failover() || options.failover().enabled();
+  ResolvePolicyModels(in);
 
   std::vector<PoolEntry> pool = BuildPool(in);
   ApplyFilters(in, health_, UnixMillis(clock_.Now()), pool);

@@ -8,7 +8,8 @@
 //   cost    = (ln c_max - ln c) / (ln c_max - ln c_min), c = worst-case micro-USD (>= 1)
 //   latency = (ln l_max - ln l) / (ln l_max - ln l_min), l = live p95 ms, else catalog typical
 //   health  = (1 - error_rate) x (0.25 if rate-limited now else 1)
-//   policy  = 1 for the model the client named, else 0.5
+//   policy  = 1 for the model the client named and for policy's preferred model
+//             (RoutingConstraints.preferred_model), else 0.5
 //   score   = sum(weight x factor) x (0.5 + 0.5 x share of the task's preferred capabilities the
 //             model has) -- a known task demotes models that lack what it needs (e.g. "reasoning"
 //             without the reasoning capability) so cheap/fast factors cannot outvote the task.

@@ -148,6 +148,7 @@ TEST_CASE("p402_metadata money is exact and optional members appear only when se
     CHECK(v.GetString("routing_mode") == "direct");  // empty mode
     CHECK(v.Find("cache_similarity") == nullptr);
     CHECK(v.Find("reservation_id") == nullptr);
+    CHECK(v.Find("session_id") == nullptr);
     CHECK(v.Find("max_tokens_reduced_to") == nullptr);
   }
   P402Metadata hit;
@@ -156,6 +157,7 @@ TEST_CASE("p402_metadata money is exact and optional members appear only when se
   hit.cache_age_ms = 60000;
   hit.decision_id = "dec_1";
   hit.max_tokens_reduced_to = 256;
+  hit.session_id = "sess_1";
   hit.cost_estimated = true;
   hit.extra_raw_json = {{"payment", R"({"tx":"0xabc","amount_micro_usd":5})"}};
   std::string out;
@@ -167,6 +169,7 @@ TEST_CASE("p402_metadata money is exact and optional members appear only when se
   CHECK(v.GetInt("cache_age_ms") == 60000);
   CHECK(v.GetString("decision_id") == "dec_1");
   CHECK(v.GetInt("max_tokens_reduced_to") == 256);
+  CHECK(v.GetString("session_id") == "sess_1");
   CHECK(v.GetBool("cost_estimated") == true);
   CHECK(v.Find("attempts")->AsArray().empty());
   CHECK(*v.Find("payment") == ParseJson(R"({"tx":"0xabc","amount_micro_usd":5})"));

@@ -18,6 +18,16 @@ TEST_CASE("text token rule", "[unit]") {
   CHECK(EstimateTextTokens("ab\xC3\xA9") == 2);                // "abé": ceil(2/3) + 1
 }
 
+TEST_CASE("the piecewise counter equals the rule over the concatenation", "[unit]") {
+  TextTokenCounter counter;
+  CHECK(counter.tokens() == 0);
+  // Per-piece rounding would give 1 + 1 + 1 = 3; the concatenation "abcd" is 2.
+  for (std::string_view piece : {"a", "bc", "d"}) counter.Add(piece);
+  CHECK(counter.tokens() == 2);
+  counter.Add("\xE4\xBD\xA0");  // one CJK code point
+  CHECK(counter.tokens() == EstimateTextTokens("abcd\xE4\xBD\xA0"));
+}
+
 TEST_CASE("English prose is over-estimated, never under", "[unit]") {
   // 'The quick brown fox jumps over the lazy dog.' is 10 tokens in cl100k_base and o200k_base.
   std::string sentence = "The quick brown fox jumps over the lazy dog. ";

@@ -41,6 +41,22 @@ class FakePolicy final : public PolicyClient {
     releases.push_back(r);
     done(v1::ReleaseResponse());
   }
+  void GetApproval(std::string_view, const v1::GetApprovalRequest&,
+                   Callback<v1::GetApprovalResponse> done) override {
+    done(absl::UnimplementedError("not used here"));
+  }
+  void CheckReservation(std::string_view, const v1::CheckReservationRequest&,
+                        Callback<v1::CheckReservationResponse> done) override {
+    done(absl::UnimplementedError("not used here"));
+  }
+};
+
+// Keeps what is scheduled and never runs it (chat_guard_test drives time).
+class IdleScheduler final : public Scheduler {
+ public:
+  TimerId RunAfter(std::chrono::milliseconds, std::function<void()>) override { return ++next; }
+  void Cancel(TimerId) override {}
+  TimerId next = 0;
 };
 
 class FakeStream final : public RouteStream {
@@ -115,9 +131,10 @@ struct Fixture {
   EdgeMetrics metrics{registry};
   FakePolicy policy;
   FakeRouter router;
+  IdleScheduler scheduler;
   std::shared_ptr<const CatalogView> catalog = std::make_shared<CatalogView>(Models());
-  ChatPipeline pipeline{policy, router, [this] { return catalog; }, metrics,
-                        SystemClock::Get()};
+  ChatPipeline pipeline{policy, router, [this] { return catalog; }, metrics, SystemClock::Get(),
+                        scheduler};
 
   std::shared_ptr<RecordingSink> Run(std::string body, std::string key = "sk-test") {
     auto sink = std::make_shared<RecordingSink>();

@@ -20,6 +20,7 @@
 #include "services/policy/core/tenant_admin.h"
 #include "tests/services/policy/adapters/store_test_env.h"
 #include "tests/services/policy/fake_clock.h"
+#include "tests/services/policy/guard_deps.h"
 #include "tests/support/catch_status.h"
 
 namespace p402::policy {
@@ -74,7 +75,8 @@ TEST_CASE("The guard over PostgreSQL stores only key hashes and admits by hash",
   PgStoreEnv env;
   testing::FakeClock clock;
   TenantAdmin admin(env.first(), clock);
-  auto guard = Guard::Create(env.second(), clock, GuardConfig{});
+  testing::GuardTestDeps deps(env.second(), clock);
+  auto guard = Guard::Create(deps.deps(), GuardConfig{});
   REQUIRE_THAT(guard.status(), IsOk());
 
   v1::CreateTenantRequest t;
@@ -144,7 +146,8 @@ TEST_CASE("PgPolicyStore reports an unreachable database as Unavailable", "[serv
 
   // Through the guard: Unavailable, so the edge fails closed.
   testing::FakeClock clock;
-  auto guard = Guard::Create(store, clock, GuardConfig{});
+  testing::GuardTestDeps deps(store, clock);
+  auto guard = Guard::Create(deps.deps(), GuardConfig{});
   REQUIRE_THAT(guard.status(), IsOk());
   v1::AuthorizeRequest req;
   req.mutable_credential()->set_api_key("sk-p402-whatever");

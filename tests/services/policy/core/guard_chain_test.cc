@@ -70,6 +70,7 @@ using Mode = GuardLayer::FailureMode;
 struct ChainFixture {
   testing::SwitchablePolicyStore store;
   testing::FakeClock clock;
+  testing::GuardTestDeps deps{store, clock};
   TenantAdmin admin{store, clock};
   Counters first;
   Counters second;
@@ -86,7 +87,7 @@ struct ChainFixture {
         std::make_unique<ScriptedLayer>(kLayerConcurrency, Mode::kFailOpen, second_script, second));
     layers.push_back(std::make_unique<RequestCapLayer>(config));
     layers.push_back(std::make_unique<ReservationLayer>(store, config));
-    auto g = Guard::Create(store, clock, config, std::move(layers));
+    auto g = Guard::Create(deps.deps(), config, std::move(layers));
     REQUIRE(g.ok());
     guard = *std::move(g);
     v1::CreateTenantRequest t;
@@ -117,11 +118,13 @@ TEST_CASE("A denial stops the chain and abandons the layers that passed", "[unit
   CHECK(r->decision() == v1::GUARD_DECISION_DENY_RATE_LIMIT);
   CHECK(r->reason() == "rate_limited");
   CHECK(r->retry_after_ms() == 1500);
-  REQUIRE(r->layers_size() == 2);
-  CHECK(r->layers(0).layer() == "rate_limit");
-  CHECK(r->layers(0).passed());
-  CHECK(r->layers(1).layer() == "concurrency");
-  CHECK_FALSE(r->layers(1).passed());
+  // The guard's policy step comes first, then the chain's layers.
+  REQUIRE(r->layers_size() == 3);
+  CHECK(r->layers(0).layer() == "policy");
+  CHECK(r->layers(1).layer() == "rate_limit");
+  CHECK(r->layers(1).passed());
+  CHECK(r->layers(2).layer() == "concurrency");
+  CHECK_FALSE(r->layers(2).passed());
   CHECK(f.first.abandoned == 1);   // passed before the denial
   CHECK(f.second.abandoned == 0);  // the denying layer itself took nothing
   CHECK(f.store.inner().GetTenant(f.tenant)->reserved_micro_usd == 0);
@@ -132,11 +135,12 @@ TEST_CASE("A fail-open layer's error is recorded and skipped", "[unit][policy]")
   auto r = f.guard->Authorize(AuthRequest(f.key, kUsd));
   REQUIRE_THAT(r.status(), IsOk());
   CHECK(r->decision() == v1::GUARD_DECISION_ALLOW);
-  REQUIRE(r->layers_size() == 4);
-  CHECK(r->layers(0).failed_open());
-  CHECK(r->layers(0).passed());
-  CHECK_FALSE(r->layers(1).failed_open());
-  CHECK(r->layers(3).layer() == "reservation");
+  REQUIRE(r->layers_size() == 5);
+  CHECK(r->layers(0).layer() == "policy");
+  CHECK(r->layers(1).failed_open());
+  CHECK(r->layers(1).passed());
+  CHECK_FALSE(r->layers(2).failed_open());
+  CHECK(r->layers(4).layer() == "reservation");
 }
 
 TEST_CASE("A fail-closed layer's error fails the call and abandons nothing it did not take",

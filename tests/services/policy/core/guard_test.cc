@@ -26,6 +26,14 @@ std::vector<std::string> Layers(const v1::AuthorizeResponse& r) {
   return out;
 }
 
+// The entries of a request that passed the policy step and layers 1-4 without a flag, then `tail`.
+std::vector<std::string> AfterFront(std::vector<std::string> tail) {
+  std::vector<std::string> out = {"policy:pass:", "rate_limit:pass:", "daily_limit:pass:",
+                                  "concurrency:pass:", "anomaly:pass:"};
+  out.insert(out.end(), tail.begin(), tail.end());
+  return out;
+}
+
 TEST_CASE("Authorize admits a valid key and reserves the worst case", "[unit][policy]") {
   GuardFixture f;
   const std::string tenant = f.Tenant("acme");
@@ -41,7 +49,7 @@ TEST_CASE("Authorize admits a valid key and reserves the worst case", "[unit][po
   CHECK(r->reservation().amount_micro_usd() == 3 * kUsd);
   CHECK(r->reservation().expires_unix_ms() == f.clock().NowMillis() + 5 * 60 * 1000);
   CHECK(r->reduced_max_tokens() == 0);
-  CHECK(Layers(*r) == std::vector<std::string>{"request_cap:pass:", "reservation:pass:"});
+  CHECK(Layers(*r) == AfterFront({"request_cap:pass:", "reservation:pass:"}));
   CHECK(f.Reserved(tenant) == 3 * kUsd);
 
   auto stored = f.store().inner().GetReservation(r->reservation().id());
@@ -101,15 +109,21 @@ TEST_CASE("Authorize denies unknown, overlong and revoked keys", "[unit][policy]
   CHECK(f.Reserved(tenant) == kUsd);  // only the admitted request holds budget
 }
 
-TEST_CASE("Authorize refuses credential kinds that are not implemented yet", "[unit][policy]") {
+TEST_CASE("Authorize refuses unknown session tokens and x402 payments", "[unit][policy]") {
   GuardFixture f;
   v1::AuthorizeRequest req;
-  req.mutable_credential()->set_session_token("sess_abc");
+  req.mutable_credential()->set_session_token("sk-p402-sess-unknown");
   auto r = f.guard().Authorize(req);
   REQUIRE_THAT(r.status(), IsOk());
   CHECK(r->decision() == v1::GUARD_DECISION_DENY_UNAUTHENTICATED);
-  CHECK(r->reason() == "unsupported_credential");
+  CHECK(r->reason() == "invalid_session_token");
+  CHECK(r->layers_size() == 0);
 
+  // Passed as the API key (the OpenAI SDK's apiKey), the prefix makes it a session token too.
+  req.mutable_credential()->set_api_key("sk-p402-sess-unknown");
+  CHECK(f.guard().Authorize(req)->reason() == "invalid_session_token");
+
+  // TODO(p402): x402 paid requests are their own issue.
   req.mutable_credential()->mutable_paid()->set_payer("0xabc");
   CHECK(f.guard().Authorize(req)->reason() == "unsupported_credential");
 }
@@ -127,6 +141,19 @@ TEST_CASE("Authorize rejects malformed figures with InvalidArgument", "[unit][po
   req.set_estimated_input_tokens(-1);
   CHECK_THAT(f.guard().Authorize(req).status(),
              StatusIs(absl::StatusCode::kInvalidArgument, "estimated_input_tokens"));
+  req = AuthRequest(key.secret(), kUsd);
+  req.set_capability("images");
+  CHECK_THAT(f.guard().Authorize(req).status(),
+             StatusIs(absl::StatusCode::kInvalidArgument, "capability"));
+  req = AuthRequest(key.secret(), kUsd);
+  req.set_session_id("sess bad");
+  CHECK_THAT(f.guard().Authorize(req).status(),
+             StatusIs(absl::StatusCode::kInvalidArgument, "session_id"));
+  req = AuthRequest(key.secret(), kUsd);
+  req.set_approval_id("apr/1");
+  CHECK_THAT(f.guard().Authorize(req).status(),
+             StatusIs(absl::StatusCode::kInvalidArgument, "approval_id"));
+  CHECK(f.Reserved("acme") == 0);
 }
 
 TEST_CASE("The per-request cap denies an over-cap request", "[unit][policy]") {
@@ -144,7 +171,7 @@ TEST_CASE("The per-request cap denies an over-cap request", "[unit][policy]") {
   CHECK(over->reason() == "request_cap_exceeded");
   CHECK(over->message().find("$50.000000") != std::string::npos);
   CHECK(over->tenant_id() == "acme");
-  CHECK(Layers(*over) == std::vector<std::string>{"request_cap:deny:request_cap_exceeded"});
+  CHECK(Layers(*over) == AfterFront({"request_cap:deny:request_cap_exceeded"}));
   CHECK(f.Reserved(tenant) == 50 * kUsd);  // the denied request reserved nothing
 
   SECTION("a tenant's own cap replaces the default") {
@@ -172,8 +199,7 @@ TEST_CASE("The per-request cap lowers max_tokens when allowed", "[unit][policy]"
   // $49 of output allowance at $10/M = 4.9M tokens; $1 + $49 = the $50 cap exactly.
   CHECK(r->reduced_max_tokens() == 4'900'000);
   CHECK(r->reservation().amount_micro_usd() == 50 * kUsd);
-  CHECK(Layers(*r) ==
-        std::vector<std::string>{"request_cap:pass:max_tokens_reduced", "reservation:pass:"});
+  CHECK(Layers(*r) == AfterFront({"request_cap:pass:max_tokens_reduced", "reservation:pass:"}));
 
   SECTION("not when the caller forbids it") {
     auto denied = f.guard().Authorize(AuthRequest(key.secret(), 101 * kUsd, 10'000'000, kPrice));
@@ -201,8 +227,7 @@ TEST_CASE("The reservation denies when the budget is exhausted", "[unit][policy]
   CHECK(third->reason() == "budget_exhausted");
   CHECK(third->message().find("$2.000000") != std::string::npos);
   CHECK_FALSE(third->has_reservation());
-  CHECK(Layers(*third) ==
-        std::vector<std::string>{"request_cap:pass:", "reservation:deny:budget_exhausted"});
+  CHECK(Layers(*third) == AfterFront({"request_cap:pass:", "reservation:deny:budget_exhausted"}));
   CHECK(f.Reserved(tenant) == 8 * kUsd);
   // What remains is still usable.
   CHECK(f.guard().Authorize(AuthRequest(key.secret(), 2 * kUsd))->decision() ==
@@ -222,8 +247,7 @@ TEST_CASE("The reservation lowers max_tokens to fit the remaining budget", "[uni
   REQUIRE(r->decision() == v1::GUARD_DECISION_ALLOW);
   CHECK(r->reduced_max_tokens() == 200'000);
   CHECK(r->reservation().amount_micro_usd() == 3 * kUsd);
-  CHECK(Layers(*r) ==
-        std::vector<std::string>{"request_cap:pass:", "reservation:pass:max_tokens_reduced"});
+  CHECK(Layers(*r) == AfterFront({"request_cap:pass:", "reservation:pass:max_tokens_reduced"}));
   CHECK(f.Reserved(tenant) == 10 * kUsd);
 
   // Nothing left: even the input cannot be covered.

@@ -1,6 +1,6 @@
 // File: tests/services/policy/core/policy_test_util.h
 // Fixtures for the policy core tests: an in-memory store that can be switched to "down"
-// (every call Unavailable), and a Guard + TenantAdmin over it with a FakeClock.
+// (every call Unavailable), and a Guard + the management cores over it with a FakeClock.
 #pragma once
 
 #include <atomic>
@@ -11,8 +11,11 @@
 #include "libs/common/status_util.h"
 #include "services/policy/adapters/memory_policy_store.h"
 #include "services/policy/core/guard.h"
+#include "services/policy/core/policy_admin.h"
+#include "services/policy/core/session_admin.h"
 #include "services/policy/core/tenant_admin.h"
 #include "tests/services/policy/fake_clock.h"
+#include "tests/services/policy/guard_deps.h"
 
 namespace p402::policy::testing {
 
@@ -200,10 +203,17 @@ class SwitchablePolicyStore final : public PolicyStore {
 // 1 USD, in micro-USD.
 inline constexpr MicroUsd kUsd = 1'000'000;
 
+// A Guard with its default layers over a SwitchablePolicyStore, switchable in-memory counters, a
+// recording alert sink, a policy cache (TTL 0: every Authorize reads the policies) and a kill
+// switch, plus the management cores over the same store.
 class GuardFixture {
  public:
-  explicit GuardFixture(GuardConfig config = {}) : admin_(store_, clock_) {
-    auto guard = Guard::Create(store_, clock_, config);
+  explicit GuardFixture(GuardConfig config = {})
+      : deps_(store_, clock_),
+        admin_(store_, clock_),
+        policy_admin_(store_, clock_, deps_.cache()),
+        session_admin_(store_, clock_) {
+    auto guard = Guard::Create(deps_.deps(), config);
     REQUIRE(guard.ok());
     guard_ = *std::move(guard);
   }
@@ -244,11 +254,18 @@ class GuardFixture {
   FakeClock& clock() { return clock_; }
   Guard& guard() { return *guard_; }
   TenantAdmin& admin() { return admin_; }
+  PolicyAdmin& policy_admin() { return policy_admin_; }
+  SessionAdmin& session_admin() { return session_admin_; }
+  SwitchableCounterStore& counters() { return deps_.counters(); }
+  RecordingAlertSink& alerts() { return deps_.alerts(); }
 
  private:
   SwitchablePolicyStore store_;
   FakeClock clock_;
+  GuardTestDeps deps_;
   TenantAdmin admin_;
+  PolicyAdmin policy_admin_;
+  SessionAdmin session_admin_;
   std::unique_ptr<Guard> guard_;
 };
 

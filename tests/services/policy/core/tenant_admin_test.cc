@@ -220,5 +220,198 @@ TEST_CASE("Management calls report a store outage as Unavailable", "[unit][polic
   CHECK_THAT(f.admin().GetTenant(get).status(), StatusIs(absl::StatusCode::kUnavailable));
 }
 
+TEST_CASE("UpdateTenant replaces the name and/or the limits", "[unit][policy]") {
+  GuardFixture f;
+  auto create = TenantReq("acme", "Acme");
+  create.mutable_limits()->set_budget_micro_usd(10 * kUsd);
+  create.mutable_limits()->set_max_concurrent(3);
+  REQUIRE_THAT(f.admin().CreateTenant(create).status(), IsOk());
+
+  // Name only: the limits stay.
+  v1::UpdateTenantRequest rename;
+  rename.set_tenant_id("acme");
+  rename.set_name("Acme Inc");
+  auto renamed = f.admin().UpdateTenant(rename);
+  REQUIRE_THAT(renamed.status(), IsOk());
+  CHECK(renamed->tenant().name() == "Acme Inc");
+  CHECK(renamed->tenant().limits().budget_micro_usd() == 10 * kUsd);
+  CHECK(renamed->tenant().limits().max_concurrent() == 3);
+
+  // Limits only: replaced as a whole (max_concurrent falls back to 0 = service default), the new
+  // fields round-trip, the name stays.
+  v1::UpdateTenantRequest relimit;
+  relimit.set_tenant_id("acme");
+  relimit.mutable_limits()->set_budget_micro_usd(20 * kUsd);
+  relimit.mutable_limits()->set_anomaly_zscore_centi(450);
+  relimit.mutable_limits()->set_reservation_ttl_ms(60'000);
+  auto relimited = f.admin().UpdateTenant(relimit);
+  REQUIRE_THAT(relimited.status(), IsOk());
+  CHECK(relimited->tenant().name() == "Acme Inc");
+  CHECK(relimited->tenant().limits().budget_micro_usd() == 20 * kUsd);
+  CHECK(relimited->tenant().limits().max_concurrent() == 0);
+  CHECK(relimited->tenant().limits().anomaly_zscore_centi() == 450);
+  CHECK(relimited->tenant().limits().reservation_ttl_ms() == 60'000);
+  CHECK(f.Get("acme").limits.reservation_ttl_ms == 60'000);
+
+  // The tenant's TTL reaches the reservations the guard takes.
+  const auto key = f.Key("acme");
+  auto admitted = f.guard().Authorize(testing::AuthRequest(key.secret(), kUsd));
+  REQUIRE_THAT(admitted.status(), IsOk());
+  CHECK(admitted->reservation().expires_unix_ms() == f.clock().NowMillis() + 60'000);
+
+  // An empty name resets it to the id.
+  rename.set_name("");
+  CHECK(f.admin().UpdateTenant(rename)->tenant().name() == "acme");
+}
+
+TEST_CASE("UpdateTenant validates and reports unknown tenants", "[unit][policy]") {
+  GuardFixture f;
+  REQUIRE_THAT(f.admin().CreateTenant(TenantReq("acme")).status(), IsOk());
+  v1::UpdateTenantRequest req;
+  req.set_tenant_id("acme");
+  req.mutable_limits()->set_anomaly_zscore_centi(-1);
+  CHECK_THAT(f.admin().UpdateTenant(req).status(),
+             StatusIs(absl::StatusCode::kInvalidArgument, "limits.anomaly_zscore_centi"));
+  for (int64_t ttl : {int64_t{1}, int64_t{999}, int64_t{86'400'001}, int64_t{-5}}) {
+    req.mutable_limits()->Clear();
+    req.mutable_limits()->set_reservation_ttl_ms(ttl);
+    CHECK_THAT(f.admin().UpdateTenant(req).status(),
+               StatusIs(absl::StatusCode::kInvalidArgument, "limits.reservation_ttl_ms"));
+  }
+  req.mutable_limits()->Clear();
+  req.mutable_limits()->set_budget_micro_usd(-1);
+  CHECK_THAT(f.admin().UpdateTenant(req).status(),
+             StatusIs(absl::StatusCode::kInvalidArgument, "limits.budget_micro_usd"));
+  req.clear_limits();
+  req.set_name("bad\x02");
+  CHECK_THAT(f.admin().UpdateTenant(req).status(),
+             StatusIs(absl::StatusCode::kInvalidArgument, "name"));
+  req.clear_name();
+  req.set_tenant_id("Nope");
+  CHECK_THAT(f.admin().UpdateTenant(req).status(),
+             StatusIs(absl::StatusCode::kInvalidArgument, "tenant_id"));
+  req.set_tenant_id("missing");
+  auto missing = f.admin().UpdateTenant(req);
+  CHECK_THAT(missing.status(), StatusIs(absl::StatusCode::kNotFound));
+  CHECK(ReasonOf(missing.status()) == "tenant_not_found");
+  // The same bounds apply at creation.
+  auto create = TenantReq("other");
+  create.mutable_limits()->set_reservation_ttl_ms(500);
+  CHECK_THAT(f.admin().CreateTenant(create).status(),
+             StatusIs(absl::StatusCode::kInvalidArgument, "limits.reservation_ttl_ms"));
+}
+
+TEST_CASE("SetTenantPaused pauses and resumes a tenant's traffic", "[unit][policy]") {
+  GuardFixture f;
+  const auto key = f.Key(f.Tenant("acme"));
+  v1::SetTenantPausedRequest pause;
+  pause.set_tenant_id("acme");
+  pause.set_paused(true);
+  pause.set_reason("incident 42");
+  auto paused = f.admin().SetTenantPaused(pause);
+  REQUIRE_THAT(paused.status(), IsOk());
+  CHECK(paused->tenant().paused());
+  CHECK(paused->tenant().pause_reason() == "incident 42");
+
+  auto denied = f.guard().Authorize(testing::AuthRequest(key.secret(), kUsd));
+  REQUIRE_THAT(denied.status(), IsOk());
+  CHECK(denied->decision() == v1::GUARD_DECISION_DENY_POLICY);
+  CHECK(denied->reason() == "tenant_paused");
+  CHECK_THAT(denied->message(), Catch::Contains("incident 42"));
+
+  pause.set_paused(false);
+  pause.set_reason("");
+  auto resumed = f.admin().SetTenantPaused(pause);
+  REQUIRE_THAT(resumed.status(), IsOk());
+  CHECK_FALSE(resumed->tenant().paused());
+  CHECK(resumed->tenant().pause_reason().empty());
+  CHECK(f.guard().Authorize(testing::AuthRequest(key.secret(), kUsd))->decision() ==
+        v1::GUARD_DECISION_ALLOW);
+
+  pause.set_reason(std::string(300, 'r'));
+  CHECK_THAT(f.admin().SetTenantPaused(pause).status(),
+             StatusIs(absl::StatusCode::kInvalidArgument, "reason"));
+  pause.set_reason("x");
+  pause.set_tenant_id("missing");
+  auto missing = f.admin().SetTenantPaused(pause);
+  CHECK_THAT(missing.status(), StatusIs(absl::StatusCode::kNotFound));
+  CHECK(ReasonOf(missing.status()) == "tenant_not_found");
+}
+
+TEST_CASE("Authenticate resolves keys and session tokens without the guard", "[unit][policy]") {
+  GuardFixture f;
+  f.Tenant("acme");
+  v1::CreateApiKeyRequest admin_key;
+  admin_key.set_tenant_id("acme");
+  admin_key.set_admin(true);
+  auto admin = f.admin().CreateApiKey(admin_key);
+  REQUIRE_THAT(admin.status(), IsOk());
+  const auto plain = f.Key("acme");
+
+  auto auth = [&](const std::string& secret) {
+    v1::AuthenticateRequest req;
+    req.mutable_credential()->set_api_key(secret);
+    auto r = f.admin().Authenticate(req);
+    REQUIRE_THAT(r.status(), IsOk());
+    return *r;
+  };
+  auto a = auth(admin->secret());
+  CHECK(a.authenticated());
+  CHECK(a.tenant_id() == "acme");
+  CHECK(a.api_key_id() == admin->key().id());
+  CHECK(a.admin());
+  CHECK_FALSE(auth(plain.secret()).admin());
+  CHECK(auth(plain.secret()).authenticated());
+  CHECK(auth("").reason() == "missing_api_key");
+  CHECK(auth("sk-p402-nope").reason() == "invalid_api_key");
+  CHECK_FALSE(auth("sk-p402-nope").authenticated());
+
+  // A paused tenant still authenticates (it must be able to resume).
+  v1::SetTenantPausedRequest pause;
+  pause.set_tenant_id("acme");
+  pause.set_paused(true);
+  REQUIRE_THAT(f.admin().SetTenantPaused(pause).status(), IsOk());
+  CHECK(auth(admin->secret()).authenticated());
+
+  v1::RevokeApiKeyRequest revoke;
+  revoke.set_key_id(plain.key().id());
+  REQUIRE_THAT(f.admin().RevokeApiKey(revoke).status(), IsOk());
+  CHECK(auth(plain.secret()).reason() == "revoked_api_key");
+
+  // Session tokens: as api_key or session_token; revoked and expired ones do not authenticate.
+  v1::CreateSessionRequest create;
+  create.set_tenant_id("acme");
+  create.set_agent_id("agent");
+  create.set_budget_micro_usd(kUsd);
+  create.set_duration_ms(3'600'000);
+  auto session = f.session_admin().CreateSession(create);
+  REQUIRE_THAT(session.status(), IsOk());
+  auto s = auth(session->token());
+  CHECK(s.authenticated());
+  CHECK(s.tenant_id() == "acme");
+  CHECK(s.session_id() == session->session().id());
+  CHECK(s.api_key_id().empty());
+  CHECK_FALSE(s.admin());
+  v1::AuthenticateRequest by_field;
+  by_field.mutable_credential()->set_session_token(session->token());
+  CHECK(f.admin().Authenticate(by_field)->authenticated());
+  CHECK(auth("sk-p402-sess-unknown").reason() == "invalid_session_token");
+
+  f.clock().Advance(std::chrono::hours(2));
+  CHECK(auth(session->token()).reason() == "session_expired");
+  v1::RevokeSessionRequest revoke_session;
+  revoke_session.set_tenant_id("acme");
+  revoke_session.set_session_id(session->session().id());
+  REQUIRE_THAT(f.session_admin().RevokeSession(revoke_session).status(), IsOk());
+  CHECK(auth(session->token()).reason() == "session_revoked");
+
+  v1::AuthenticateRequest paid;
+  paid.mutable_credential()->mutable_paid()->set_payer("0xabc");
+  CHECK_THAT(f.admin().Authenticate(paid).status(),
+             StatusIs(absl::StatusCode::kInvalidArgument, "credential"));
+  f.store().set_down(true);
+  CHECK_THAT(f.admin().Authenticate(by_field).status(), StatusIs(absl::StatusCode::kUnavailable));
+}
+
 }  // namespace
 }  // namespace p402::policy

@@ -95,6 +95,26 @@ TEST_CASE("relay: stops before the delta that would pass the spend limit", "[uni
   CHECK(out.size() == 2);
 }
 
+TEST_CASE("relay: the provider's max_tokens caps the output estimate", "[unit][relay]") {
+  // Each "abcdef" delta is one provider token but estimates at 2. With max_tokens 4 the provider
+  // cannot bill more than 4 output tokens, so a limit of 5 micro-USD (which covers them) must not
+  // cut the stream on the over-estimate, and a cut stream is never billed above max_tokens.
+  auto relay = StreamRelay::Create("openai", OneMicroPerOutputToken(), 0, 5, 4);
+  REQUIRE(relay.ok());
+  std::vector<v1::ChatDelta> out;
+  REQUIRE((*relay)->Feed(Word("abcdef") + Word("abcdef") + Word("abcdef") + Word("abcdef"), out)
+              .ok());
+  CHECK(out.size() == 4);
+  CHECK((*relay)->delivered_output_tokens() == 4);
+  CHECK((*relay)->Usage(false).output_tokens() == 4);
+  // Without the cap, the same stream is cut after two deltas (see the previous case).
+  auto uncapped = StreamRelay::Create("openai", OneMicroPerOutputToken(), 0, 5, 0);
+  REQUIRE(uncapped.ok());
+  out.clear();
+  CHECK((*uncapped)->Feed(Word("abcdef") + Word("abcdef") + Word("abcdef"), out).code() ==
+        absl::StatusCode::kResourceExhausted);
+}
+
 TEST_CASE("relay: in-stream errors and garbage", "[unit][relay]") {
   auto relay = StreamRelay::Create("openai", OneMicroPerOutputToken(), 0, 0);
   REQUIRE(relay.ok());

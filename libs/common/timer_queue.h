@@ -1,7 +1,8 @@
-// File: services/router/adapters/timer_queue.h
-// TimerQueue: one background thread that runs callbacks after a delay. The HTTP executor uses it
-// for the waits between provider attempts (429 with rate_limit_strategy QUEUE) so that no
-// request ever holds a thread while it waits. Callbacks must be short and must not block: they
+// File: libs/common/timer_queue.h
+// TimerQueue: one background thread that runs callbacks after a delay, so that no request ever
+// holds a thread while it waits. The router's HTTP executor uses it for the waits between
+// provider attempts (429 with rate_limit_strategy QUEUE); the edge for approval polls, session
+// checks and expiry cuts (services/edge/timer_thread.h). Callbacks must be short and must not block: they
 // run one at a time on the timer thread.
 #pragma once
 
@@ -15,7 +16,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 
-namespace p402::router {
+namespace p402 {
 
 class TimerQueue {
  public:
@@ -49,4 +50,4 @@ class TimerQueue {
   std::thread thread_;
 };
 
-}  // namespace p402::router
+}  // namespace p402

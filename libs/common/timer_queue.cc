@@ -1,10 +1,10 @@
-#include "services/router/adapters/timer_queue.h"
+#include "libs/common/timer_queue.h"
 
 #include <algorithm>
 
 #include "absl/time/time.h"
 
-namespace p402::router {
+namespace p402 {
 
 TimerQueue::TimerQueue() : thread_([this] { Loop(); }) {}
 
@@ -90,4 +90,4 @@ void TimerQueue::Loop() {
   }
 }
 
-}  // namespace p402::router
+}  // namespace p402
