@@ -174,6 +174,10 @@ void Suite::ResolveIdentity() {
   api_key_ = options_.wiring.api_key_prefix + RandomHex(16);
   const char* dsn = std::getenv("P402_TEST_PG_DSN");
   bool have_dsn = dsn != nullptr && *dsn != '\0';
+  if (!options_.pg_dsn.empty() && options_.postgres != Postgres::kOff) {
+    pg_dsn_ = options_.pg_dsn;
+    return;
+  }
   switch (options_.postgres) {
     case Postgres::kRequired:
       pg_dsn_ = testing::RequirePostgresDsn();
@@ -348,6 +352,15 @@ std::string Suite::AdminUrl(std::string_view path) const {
   return "http://127.0.0.1:" +
          std::to_string(PortOf(options_.wiring.edge.name, options_.wiring.edge.admin_port_key)) +
          std::string(path);
+}
+
+std::string Suite::PolicyAdminUrl(std::string_view path, int replica) const {
+  std::string label = options_.wiring.policy.name;
+  if (replica > 0) {
+    label += "-" + std::to_string(replica + 1);
+  }
+  int port = PortOf(label, options_.wiring.policy.admin_port_key);
+  return "http://127.0.0.1:" + std::to_string(port) + std::string(path);
 }
 
 std::string Suite::MockUrl(std::string_view name, std::string_view path) const {

@@ -54,6 +54,10 @@ struct SuiteOptions {
   // Issue 2 runs the e2e tests against PostgreSQL; like RequirePostgresDsn, a run without
   // P402_TEST_PG_DSN FAILS (tools/test.sh starts a throwaway one).
   Postgres postgres = Postgres::kRequired;
+  // When non-empty (and `postgres` is not kOff): this suite's database instead of
+  // P402_TEST_PG_DSN, which is then not needed. For fault tests that stop and restart their own
+  // server (guard_faults_e2e_test.cc) while the other tests share the P402_TEST_PG_DSN one.
+  std::string pg_dsn;
   std::chrono::milliseconds ready_timeout = testing::kReadyTimeout;
   // Service replicas: with 2, a second policy process ("policy-2", same database) and a second
   // edge ("edge-2", talking to policy-2) start after the first set; both share the router.
@@ -94,6 +98,9 @@ class Suite {
   std::string EdgeUrl(std::string_view path = "", int replica = 0) const;
   std::string EdgeBaseUrl() const { return EdgeUrl("/v1"); }
   std::string AdminUrl(std::string_view path = "") const;
+  // "http://127.0.0.1:<admin port>" + path of policy replica `replica` (0 = "policy"), e.g.
+  // PolicyAdminUrl("/metrics") for the p402_policy_* counters.
+  std::string PolicyAdminUrl(std::string_view path = "", int replica = 0) const;
   std::string MockUrl(std::string_view name, std::string_view path = "") const;
   const std::string& api_key() const { return api_key_; }
   const std::string& tenant() const { return tenant_; }

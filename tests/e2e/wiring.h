@@ -12,7 +12,8 @@
 //   ${MOCK_URL:<name>}           "http://127.0.0.1:<port>" of that mock (no trailing slash)
 //   ${POLICY_ADDR} ${ROUTER_ADDR}  "127.0.0.1:<grpc port>"
 //   ${TENANT} ${API_KEY}         the suite's random demo tenant and API key
-//   ${PG_DSN}                    P402_TEST_PG_DSN, or "" when the suite runs without PostgreSQL
+//   ${PG_DSN}                    SuiteOptions::pg_dsn, else P402_TEST_PG_DSN, or "" when the suite
+//                                runs without PostgreSQL
 // An env entry whose value expands to "" is not set at all.
 #pragma once
 

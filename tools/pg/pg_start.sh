@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # File: tools/pg/pg_start.sh
 # Starts a throwaway PostgreSQL for tests and local development. NOT for production: durability is
-# switched off (fsync, synchronous_commit and full_page_writes are off) and loopback clients are
-# trusted without a password.
+# switched off (fsync, synchronous_commit and full_page_writes are off; see
+# PG_START_SYNCHRONOUS_COMMIT) and loopback clients are trusted without a password.
 #
 # Usage: tools/pg/pg_start.sh <datadir>
 #   <datadir> must not exist or be empty; it becomes the cluster's data directory and also holds
@@ -14,12 +14,17 @@
 #   and writes the same lines to <datadir>/pg.env, so both of these work:
 #     eval "$(tools/pg/pg_start.sh /tmp/p402-pg)"; export P402_TEST_PG_DSN="$DSN"
 #     . /tmp/p402-pg/pg.env
-#   Stop it with tools/pg/pg_stop.sh <datadir>.
+#   Stop it with tools/pg/pg_stop.sh <datadir> (which deletes <datadir>); stop and start it again
+#   on the same port, keeping its data, with tools/pg/pg_ctl.sh <datadir> stop|start.
 #
 # Environment:
 #   PG_BIN           directory of initdb/pg_ctl/postgres (default: /usr/lib/postgresql/15/bin, else
 #                    the newest /usr/lib/postgresql/*/bin, else `pg_config --bindir`)
 #   PG_START_TIMEOUT seconds to wait for the server to accept connections (default 30)
+#   PG_START_SYNCHRONOUS_COMMIT  on|off (default off). Crash tests that stop the server with
+#                    `tools/pg/pg_ctl.sh <datadir> stop` (-m immediate) and expect every committed
+#                    transaction to survive need `on`: with `off` a commit of the last few hundred
+#                    ms may still sit in the WAL buffers when the server dies.
 #
 # Runs as root too: initdb refuses root, so the server then runs as the `postgres` system user
 # (created when missing) and <datadir> is chowned to it. Exit status is non-zero with a message on
@@ -36,6 +41,9 @@ log() { echo "pg_start: $*" >&2; }
 readonly TIMEOUT="${PG_START_TIMEOUT:-30}"
 [[ "$TIMEOUT" =~ ^[0-9]+$ && "$TIMEOUT" -gt 0 ]] ||
   die "PG_START_TIMEOUT must be a positive integer"
+readonly SYNC_COMMIT="${PG_START_SYNCHRONOUS_COMMIT:-off}"
+[[ "$SYNC_COMMIT" == on || "$SYNC_COMMIT" == off ]] ||
+  die "PG_START_SYNCHRONOUS_COMMIT must be on or off"
 
 # --- locate the server binaries ------------------------------------------------------------------
 find_bin() {
@@ -125,7 +133,7 @@ cat >>"$DATADIR/postgresql.conf" <<EOF
 listen_addresses = '127.0.0.1'
 unix_socket_directories = '$DATADIR'
 fsync = off
-synchronous_commit = off
+synchronous_commit = $SYNC_COMMIT
 full_page_writes = off
 max_connections = 200
 logging_collector = off

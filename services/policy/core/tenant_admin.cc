@@ -1,5 +1,6 @@
 #include "services/policy/core/tenant_admin.h"
 
+#include <algorithm>
 #include <string>
 #include <utility>
 
@@ -162,6 +163,17 @@ absl::StatusOr<v1::ListApiKeysResponse> TenantAdmin::ListApiKeys(
 absl::StatusOr<v1::RevokeApiKeyResponse> TenantAdmin::RevokeApiKey(
     const v1::RevokeApiKeyRequest& request) {
   P402_RETURN_IF_ERROR(ValidateOpaqueId(request.key_id(), "key_id"));
+  if (!request.tenant_id().empty()) {
+    P402_RETURN_IF_ERROR(ValidateTenantId(request.tenant_id()));
+    P402_ASSIGN_OR_RETURN(std::vector<ApiKeyRecord> keys, store_.ListApiKeys(request.tenant_id()));
+    const bool owned = std::any_of(keys.begin(), keys.end(), [&](const ApiKeyRecord& k) {
+      return k.id == request.key_id();
+    });
+    if (!owned) {
+      return WithReason(NotFound("API key '" + request.key_id() + "' not found"),
+                        "api_key_not_found");
+    }
+  }
   absl::StatusOr<ApiKeyRecord> key = store_.RevokeApiKey(request.key_id());
   if (absl::IsNotFound(key.status())) {
     return WithReason(NotFound("API key '" + request.key_id() + "' not found"),

@@ -210,6 +210,30 @@ TEST_CASE("RevokeApiKey is idempotent and reports unknown keys", "[unit][policy]
              StatusIs(absl::StatusCode::kInvalidArgument, "key_id is required"));
 }
 
+TEST_CASE("RevokeApiKey with a tenant refuses another tenant's key", "[unit][policy]") {
+  GuardFixture f;
+  const auto acme_key = f.Key(f.Tenant("acme"));
+  const auto other_key = f.Key(f.Tenant("other"));
+  v1::RevokeApiKeyRequest req;
+  req.set_tenant_id("acme");
+  req.set_key_id(other_key.key().id());
+  auto refused = f.admin().RevokeApiKey(req);
+  CHECK_THAT(refused.status(), StatusIs(absl::StatusCode::kNotFound));
+  CHECK(ReasonOf(refused.status()) == "api_key_not_found");
+  // Nothing was revoked: the other tenant's key still authenticates.
+  v1::ListApiKeysRequest list;
+  list.set_tenant_id("other");
+  auto keys = f.admin().ListApiKeys(list);
+  REQUIRE_THAT(keys.status(), IsOk());
+  REQUIRE(keys->keys_size() == 1);
+  CHECK_FALSE(keys->keys(0).revoked());
+
+  req.set_key_id(acme_key.key().id());
+  auto own = f.admin().RevokeApiKey(req);
+  REQUIRE_THAT(own.status(), IsOk());
+  CHECK(own->key().revoked());
+}
+
 TEST_CASE("Management calls report a store outage as Unavailable", "[unit][policy]") {
   GuardFixture f;
   f.store().set_down(true);
