@@ -95,6 +95,10 @@ class EdgeServer::Impl {
     }
     if (admin_) admin_->SetReady(false);
     if (http_) http_->Shutdown();
+    // Before timers_ is destroyed (members die in reverse order, timers_ first): a Commit answer
+    // arriving later must not schedule a retry on a dead TimerThread. Retries still waiting are
+    // dropped here, counted and logged with their ids (they are in memory only).
+    if (pipeline_) pipeline_->StopSettleRetries();
     if (refresher_.joinable()) refresher_.join();
     if (admin_) admin_->Shutdown();
   }
@@ -107,6 +111,7 @@ class EdgeServer::Impl {
   std::unique_ptr<RouterClient> router_;
   std::unique_ptr<ChatPipeline> pipeline_;
   // Declared after pipeline_: destroyed (its pending callbacks dropped) before the pipeline.
+  // Shutdown stops the pipeline's settle retries first (they would schedule on it).
   std::unique_ptr<TimerThread> timers_;
   std::unique_ptr<http::HttpServer> http_;
   std::unique_ptr<admin::AdminServer> admin_;

@@ -1,8 +1,9 @@
 // File: services/edge/timer_thread.h
 // TimerThread: the edge's Scheduler (core/ports.h) over libs/common TimerQueue -- one background
 // thread that runs callbacks after a delay. The chat pipeline uses it for the 500 ms polls of a
-// request held for approval, the periodic CheckReservation of a session's stream and the cut at
-// the session's expiry, so no request ever holds a thread while it waits.
+// request held for approval, the periodic CheckReservation of a session's stream, the cut at
+// the session's expiry and the backoff of Commit/Release retries, so no request ever holds a
+// thread while it waits.
 #pragma once
 
 #include <chrono>

@@ -18,6 +18,7 @@ if [ "${SKIP_BUILD:-0}" != 1 ]; then
   P402_BUILD_DIR=$BUILD "$ROOT/tools/build.sh" >&2
 fi
 work=$(mktemp -d /tmp/p402-guard-bench.XXXXXX)
+chmod o+x "$work"  # the PostgreSQL server may run as the postgres user
 redis_pid=""
 cleanup() {
   [ -n "$redis_pid" ] && kill "$redis_pid" 2>/dev/null || true

@@ -21,7 +21,8 @@ ChatPipeline::ChatPipeline(PolicyClient& policy, RouterClient& router, CatalogSn
       metrics_(metrics),
       clock_(clock),
       scheduler_(scheduler),
-      options_(options) {}
+      options_(options),
+      settler_(policy, scheduler, metrics, clock, options.settle_retry) {}
 
 void ChatPipeline::Handle(ChatCall call, std::shared_ptr<ResponseSink> sink) {
   std::make_shared<ChatExchange>(*this, std::move(call), std::move(sink))->Start();
@@ -346,14 +347,8 @@ void ChatExchange::Commit(const v1::CostBreakdown& cost, const v1::TokenUsage& u
   req.set_actual_micro_usd(cost.total_micro_usd());
   *req.mutable_usage() = usage;
   *req.mutable_model() = model;
-  EdgeMetrics* metrics = &p_.metrics_;
-  std::string request_id = call_.request_id;
-  p_.policy_.Commit(req, [metrics, request_id](absl::StatusOr<v1::CommitResponse> r) {
-    if (!r.ok()) {
-      metrics->FinalizeFailed();
-      P402_LOG(kWarn, "commit failed").RequestId(request_id).Field("error", MessageOf(r.status()));
-    }
-  });
+  // Retried off the response path while policy cannot answer; owns a copy of the request.
+  p_.settler_.Commit(std::move(req));
 }
 
 void ChatExchange::Release(std::string_view reason) {
@@ -364,14 +359,7 @@ void ChatExchange::Release(std::string_view reason) {
   req.mutable_meta()->set_request_id(call_.request_id);
   req.set_reservation_id(auth_.reservation().id());
   req.set_reason(std::string(reason));
-  EdgeMetrics* metrics = &p_.metrics_;
-  std::string request_id = call_.request_id;
-  p_.policy_.Release(req, [metrics, request_id](absl::StatusOr<v1::ReleaseResponse> r) {
-    if (!r.ok()) {
-      metrics->FinalizeFailed();
-      P402_LOG(kWarn, "release failed").RequestId(request_id).Field("error", MessageOf(r.status()));
-    }
-  });
+  p_.settler_.Release(std::move(req));
 }
 
 }  // namespace p402::edge

@@ -2,7 +2,7 @@
 // One chat completion through P402 (BRIEF "Request lifecycle"): decode and validate the OpenAI
 // JSON -> policy Authorize (auth + guard + reservation, one RPC) -> router Route/StreamRoute (one
 // RPC; the router calls the provider and fails over) -> OpenAI JSON or SSE with p402_metadata ->
-// Commit (or Release) off the response path.
+// Commit (or Release) off the response path, retried while policy cannot answer (settler.h).
 //
 // Asynchronous end to end: Handle returns at once; each step continues in the callback of the
 // previous one. No thread waits for a provider. The HTTP layer implements ResponseSink.
@@ -33,6 +33,7 @@
 #include "services/edge/core/catalog_view.h"
 #include "services/edge/core/edge_metrics.h"
 #include "services/edge/core/ports.h"
+#include "services/edge/core/settler.h"
 
 namespace p402::edge {
 
@@ -72,6 +73,9 @@ struct PipelineOptions {
   // How often a stream spending from an agent session asks policy (CheckReservation) whether it
   // may keep spending.
   std::chrono::milliseconds reservation_check_interval{1000};
+  // Retries of a Commit or Release that policy could not answer (settler.h): 0.5 s, doubling up
+  // to 30 s, for 10 minutes.
+  SettleRetryOptions settle_retry;
 };
 
 // Supplies the current catalog snapshot (swapped atomically by the refresher).
@@ -80,14 +84,20 @@ using CatalogSnapshot = std::function<std::shared_ptr<const CatalogView>()>;
 class ChatPipeline {
  public:
   // All references must outlive the pipeline and every call in flight; `scheduler` must stop
-  // (dropping its pending callbacks) before the pipeline is destroyed. `clock` gives the wall
-  // time compared with approval and session expiries.
+  // (dropping its pending callbacks) before the pipeline is destroyed, and StopSettleRetries must
+  // be called before the scheduler is destroyed. `clock` gives the wall time compared with
+  // approval and session expiries (and the monotonic time of the settle retry budget).
   ChatPipeline(PolicyClient& policy, RouterClient& router, CatalogSnapshot catalog,
                EdgeMetrics& metrics, const Clock& clock, Scheduler& scheduler,
                PipelineOptions options = {});
 
   // Runs one request; the answer goes to `sink`. Never blocks.
   void Handle(ChatCall call, std::shared_ptr<ResponseSink> sink);
+
+  // Stops retrying Commit/Release calls (Settler::Stop): waiting retries are dropped, counted in
+  // p402_edge_settle_failed_total and logged with their ids; the scheduler is not used for them
+  // any more. Idempotent; the destructor calls it too. Not from a scheduler callback.
+  void StopSettleRetries() { settler_.Stop(); }
 
  private:
   friend class ChatExchange;
@@ -98,6 +108,7 @@ class ChatPipeline {
   const Clock& clock_;
   Scheduler& scheduler_;
   PipelineOptions options_;
+  Settler settler_;
 };
 
 }  // namespace p402::edge

@@ -15,7 +15,7 @@ EdgeMetrics::EdgeMetrics(metrics::Registry& registry)
           "Requests denied because the policy service could not decide (fail closed)")),
       finalize_failed_(&registry.AddCounter(
           "p402_edge_reservation_finalize_failed_total",
-          "Commit/Release calls that failed; the reservation expires by TTL")),
+          "Commit/Release calls policy refused (not found, released, invalid); not retried")),
       latency_(&registry.AddHistogram("p402_edge_chat_latency_seconds",
                                       "End-to-end chat completion latency at the edge")),
       cost_micro_usd_(&registry.AddCounter("p402_edge_cost_micro_usd_total",
@@ -31,7 +31,27 @@ EdgeMetrics::EdgeMetrics(metrics::Registry& registry)
           {"reason"})),
       reservation_check_failed_(&registry.AddCounter(
           "p402_edge_reservation_check_failed_total",
-          "CheckReservation calls that failed while a session's stream ran")) {}
+          "CheckReservation calls that failed while a session's stream ran")) {
+  auto& retries = registry.AddCounterFamily(
+      "p402_edge_settle_retries_total",
+      "Commit/Release retries after a transient policy failure, by op", {"op"});
+  auto& failed = registry.AddCounterFamily(
+      "p402_edge_settle_failed_total",
+      "Commit/Release calls given up on after the retry budget or at shutdown, by op", {"op"});
+  // Created up front so both series read 0 before the first failure (alerts need them).
+  settle_retries_[0] = &retries.WithLabels({std::string_view("commit")});
+  settle_retries_[1] = &retries.WithLabels({std::string_view("release")});
+  settle_failed_[0] = &failed.WithLabels({std::string_view("commit")});
+  settle_failed_[1] = &failed.WithLabels({std::string_view("release")});
+}
+
+void EdgeMetrics::CountSettleRetry(std::string_view op) {
+  settle_retries_[op == "commit" ? 0 : 1]->Inc();
+}
+
+void EdgeMetrics::CountSettleFailed(std::string_view op) {
+  settle_failed_[op == "commit" ? 0 : 1]->Inc();
+}
 
 void EdgeMetrics::CountRequest(std::string_view route, int status) {
   std::string code = std::to_string(status);

@@ -21,8 +21,14 @@ class EdgeMetrics {
   void CountChat(std::string_view outcome);
   // Policy unreachable -> request denied (fail closed).
   void PolicyFailClosed() { policy_failure_mode_denied_->Inc(); }
-  // Commit/Release calls that failed after retries (the reservation expires by TTL instead).
+  // Commit/Release calls policy refused for good (NOT_FOUND, FAILED_PRECONDITION,
+  // INVALID_ARGUMENT): not retried.
   void FinalizeFailed() { finalize_failed_->Inc(); }
+  // Commit/Release retries scheduled after a transient failure, by op ("commit", "release").
+  void CountSettleRetry(std::string_view op);
+  // Commit/Release calls given up on (retry budget spent, or dropped at shutdown), by op. A
+  // given-up commit leaves its request unbilled; a release, a hold until the reservation's TTL.
+  void CountSettleFailed(std::string_view op);
   void ObserveLatency(double seconds) { latency_->Observe(seconds); }
   void AddCost(int64_t micro_usd) { cost_micro_usd_->Inc(micro_usd > 0 ? micro_usd : 0); }
   void AddTokens(int64_t input, int64_t output);
@@ -46,6 +52,9 @@ class EdgeMetrics {
   metrics::CounterFamily* approval_waits_;
   metrics::CounterFamily* streams_cut_;
   metrics::Counter* reservation_check_failed_;
+  // By op: [0] commit, [1] release.
+  metrics::Counter* settle_retries_[2];
+  metrics::Counter* settle_failed_[2];
 };
 
 }  // namespace p402::edge

@@ -1,7 +1,9 @@
 #include "services/policy/rpc/policy_service.h"
 
+#include <chrono>
 #include <string>
 
+#include "libs/common/log.h"
 #include "libs/common/status_util.h"
 #include "libs/rpc/status_convert.h"
 
@@ -25,18 +27,28 @@ PolicyService::PolicyService(Guard& guard, TenantAdmin& tenants, PolicyAdmin& po
           "unavailable",
           {"layer"})),
       shed_(registry.AddCounter("p402_policy_shed_total",
-                                "Calls refused because the worker queue was full")) {}
+                                "Calls refused because the worker queue was full")),
+      abandoned_(registry.AddCounter(
+          "p402_policy_abandoned_admissions_total",
+          "Admissions released at once because the caller gave up before the decision")) {}
 
 template <typename Req, typename Resp, typename Fn>
 grpc::ServerUnaryReactor* PolicyService::Run(std::string_view rpc, grpc::CallbackServerContext* ctx,
                                              const Req* req, Resp* resp, Fn fn) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  auto work = [this, rpc, reactor, req, resp, fn]() {
+  auto work = [this, rpc, ctx, reactor, req, resp, fn]() {
     absl::StatusOr<Resp> result;
-    try {
-      result = fn(*req);
-    } catch (const std::exception& e) {
-      result = Internal(std::string("policy: unexpected exception: ") + e.what());
+    if (CallerGone(ctx)) {
+      // Queued behind a slow store (e.g. a stalled database) past the caller's deadline: the
+      // caller has already given up, so doing the work could only hold budget nobody will use.
+      result = WithReason(DeadlineExceeded("the caller's deadline passed while the call was queued"),
+                          "caller_gone");
+    } else {
+      try {
+        result = fn(*req);
+      } catch (const std::exception& e) {
+        result = Internal(std::string("policy: unexpected exception: ") + e.what());
+      }
     }
     std::string code = absl::StatusCodeToString(result.status().code());
     rpcs_.WithLabels({rpc, std::string_view(code)}).Inc();
@@ -55,6 +67,10 @@ grpc::ServerUnaryReactor* PolicyService::Run(std::string_view rpc, grpc::Callbac
   return reactor;
 }
 
+bool PolicyService::CallerGone(grpc::CallbackServerContext* ctx) {
+  return ctx->IsCancelled() || ctx->deadline() <= std::chrono::system_clock::now();
+}
+
 void PolicyService::CountAuthorize(const v1::AuthorizeResponse& response) {
   decisions_.WithLabels({v1::GuardDecision_Name(response.decision())}).Inc();
   for (const v1::GuardLayerResult& layer : response.layers()) {
@@ -67,13 +83,41 @@ void PolicyService::CountAuthorize(const v1::AuthorizeResponse& response) {
 grpc::ServerUnaryReactor* PolicyService::Authorize(grpc::CallbackServerContext* ctx,
                                                    const v1::AuthorizeRequest* req,
                                                    v1::AuthorizeResponse* resp) {
-  return Run("Authorize", ctx, req, resp, [this](const v1::AuthorizeRequest& r) {
-    auto result = guard_.Authorize(r);
-    if (result.ok()) {
-      CountAuthorize(*result);
-    }
-    return result;
-  });
+  return Run("Authorize", ctx, req, resp,
+             [this, ctx](const v1::AuthorizeRequest& r) -> absl::StatusOr<v1::AuthorizeResponse> {
+               auto result = guard_.Authorize(r);
+               if (!result.ok()) {
+                 return result;
+               }
+               CountAuthorize(*result);
+               if (result->has_reservation() && !result->reservation().id().empty() &&
+                   CallerGone(ctx)) {
+                 // The caller timed out while the guard was deciding (a slow store): nobody will
+                 // commit or release this admission, so return its budget (and concurrency slot)
+                 // now instead of holding them until the reservation expires.
+                 ReleaseAbandoned(r, result->reservation().id());
+                 return WithReason(DeadlineExceeded("the caller gave up before the decision"),
+                                   "caller_gone");
+               }
+               return result;
+             });
+}
+
+void PolicyService::ReleaseAbandoned(const v1::AuthorizeRequest& request,
+                                     const std::string& reservation_id) {
+  v1::ReleaseRequest release;
+  *release.mutable_meta() = request.meta();
+  release.set_reservation_id(reservation_id);
+  release.set_reason("caller_gone");
+  absl::StatusOr<v1::ReleaseResponse> released = guard_.Release(release);
+  abandoned_.Inc();
+  if (!released.ok()) {
+    // The hold is not lost: the expiry sweep returns it after the TTL.
+    P402_LOG(kWarn, "could not release the reservation of an abandoned Authorize")
+        .RequestId(request.meta().request_id())
+        .Field("reservation_id", reservation_id)
+        .Field("error", MessageOf(released.status()));
+  }
 }
 
 // The remaining RPCs forward to one core method each.

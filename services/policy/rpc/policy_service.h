@@ -12,6 +12,7 @@
 #pragma once
 
 #include <memory>
+#include <string>
 #include <string_view>
 
 #include "libs/metrics/registry.h"
@@ -117,6 +118,10 @@ class PolicyService final : public v1::Policy::CallbackService {
                                 const Req* req, Resp* resp, Fn fn);
   // Counts an Authorize answer (decision, failed-open layers).
   void CountAuthorize(const v1::AuthorizeResponse& response);
+  // True once the caller cancelled or its deadline passed.
+  static bool CallerGone(grpc::CallbackServerContext* ctx);
+  // Releases an admission whose caller gave up (reason "caller_gone"); logs a failure.
+  void ReleaseAbandoned(const v1::AuthorizeRequest& request, const std::string& reservation_id);
 
   Guard& guard_;
   TenantAdmin& tenants_;
@@ -127,6 +132,7 @@ class PolicyService final : public v1::Policy::CallbackService {
   metrics::CounterFamily& decisions_;
   metrics::CounterFamily& failed_open_;
   metrics::Counter& shed_;
+  metrics::Counter& abandoned_;
 };
 
 }  // namespace p402::policy

@@ -68,7 +68,9 @@ function recordingFetch(record) {
         record.raw += decoder.decode(value, { stream: true });
       }
     })().catch(() => {});
-    return new Response(forSdk, { status: res.status, statusText: res.statusText, headers: res.headers });
+    return new Response(forSdk, {
+      status: res.status, statusText: res.statusText, headers: res.headers,
+    });
   };
 }
 
@@ -89,7 +91,9 @@ function lastErrorEvent(raw) {
 async function perform(requests, timeoutMs) {
   const out = [];
   for (const r of requests) {
-    const entry = { method: r.method, url: r.url, status: null, body: null, sent_ms: since(), answered_ms: null };
+    const entry = {
+      method: r.method, url: r.url, status: null, body: null, sent_ms: since(), answered_ms: null,
+    };
     out.push(entry);
     try {
       const headers = { 'content-type': 'application/json' };
@@ -149,11 +153,17 @@ async function main() {
     r.ok = true;
   } catch (e) {
     const b = e?.error ?? null;
-    r.error = { status: typeof e?.status === 'number' ? e.status : null, code: b?.code ?? e?.code ?? null,
-      type: b?.type ?? null, message: b?.message ?? String(e?.message ?? e) };
+    r.error = {
+      status: typeof e?.status === 'number' ? e.status : null,
+      code: b?.code ?? e?.code ?? null,
+      type: b?.type ?? null,
+      message: b?.message ?? String(e?.message ?? e),
+    };
   }
   r.stream_end_ms = since();
-  if (record.rawDone) await Promise.race([record.rawDone, new Promise((res) => setTimeout(res, 2000))]);
+  if (record.rawDone) {
+    await Promise.race([record.rawDone, new Promise((res) => setTimeout(res, 2000))]);
+  }
   if (requestsDone !== null) r.requests = await requestsDone;
   r.status = record.status ?? r.error?.status ?? null;
   r.done_seen = /(^|\n)data: ?\[DONE\]/.test(record.raw);
