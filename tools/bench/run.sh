@@ -41,6 +41,10 @@ ROOT=$(cd "$HERE/../.." && pwd)
 BUILD=${P402_BUILD_DIR:-$ROOT/build}
 WITH_PORTKEY=${WITH_PORTKEY:-0}
 TARGETS=${TARGETS:-"direct proxy p402 p402-split"}
+# The billing guard's limits for the bench tenant (issue 3 defaults: 1,000 requests/hour, 10 in
+# flight, $1,000/day would refuse a load test); all six layers still run on every request.
+GUARD_ENV=(P402_POLICY_REQUESTS_PER_HOUR=1000000000 P402_POLICY_MAX_CONCURRENT=100000
+           P402_POLICY_DAILY_LIMIT_MICRO_USD=1000000000000000)
 if [ "$WITH_PORTKEY" = 1 ] && [[ " $TARGETS " != *" portkey "* ]]; then
   TARGETS=${TARGETS/p402/portkey p402}
   [[ " $TARGETS " == *" portkey "* ]] || TARGETS="$TARGETS portkey"
@@ -186,6 +190,8 @@ start_target() {  # sets SRV_PID (the server charged with CPU; empty = the mock)
       SRV_HDRS+=(-H 'x-portkey-provider: openai' -H "x-portkey-custom-host: http://127.0.0.1:$MOCK_PORT/v1") ;;
     p402)
       rm -f "$RUN/p402.ready"
+      # GUARD_ENV: every guard layer still runs; only its limits are raised (a load test is not
+      # meant to measure the 1,000 req/h default rate limit).
       SRV_KEY="sk-p402-bench-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
       local extra=() env_extra=()
       if [ "$P402_MOCK" = external ]; then
@@ -195,7 +201,7 @@ start_target() {  # sets SRV_PID (the server charged with CPU; empty = the mock)
       fi
       # Every listener on an ephemeral loopback port (the launcher puts the internal gRPC and
       # admin ports of policy and router on port 0 itself).
-      env P402_DEMO_API_KEY="$SRV_KEY" "${env_extra[@]}" \
+      env P402_DEMO_API_KEY="$SRV_KEY" "${GUARD_ENV[@]}" "${env_extra[@]}" \
         $(pin_srv) "$P402_BIN" --ready_file="$RUN/p402.ready" --http_listen=127.0.0.1:0 \
         --admin_listen=127.0.0.1:0 "${extra[@]}" > "$RUN/p402.log" 2>&1 < /dev/null &
       SRV_PID=$!; STARTED+=("$SRV_PID")
@@ -207,7 +213,8 @@ start_target() {  # sets SRV_PID (the server charged with CPU; empty = the mock)
       # the standalone mock. CPU is charged to all three processes.
       SRV_KEY="sk-p402-bench-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
       rm -f "$RUN"/split-*.ready
-      P402_POLICY_BOOTSTRAP_API_KEY="$SRV_KEY" $(pin_srv) "$BUILD/services/policy/p402-policy" \
+      env P402_POLICY_BOOTSTRAP_API_KEY="$SRV_KEY" "${GUARD_ENV[@]}" \
+        $(pin_srv) "$BUILD/services/policy/p402-policy" \
         --grpc_listen=127.0.0.1:0 --admin_listen=127.0.0.1:0 --ready_file="$RUN/split-policy.ready" \
         > "$RUN/split-policy.log" 2>&1 < /dev/null &
       local pol=$!; STARTED+=("$pol")
