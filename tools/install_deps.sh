@@ -9,7 +9,7 @@ PACKAGES=(
   libabsl-dev libboost-dev libboost-system-dev libsimdjson-dev catch2
   libssl-dev openssl libpq-dev postgresql postgresql-contrib
   nodejs npm wrk iproute2 ca-certificates curl python3 nginx-light
-  libhiredis-dev redis-server tzdata
+  libhiredis-dev redis-server tzdata libsecp256k1-dev
 )
 
 missing=()
