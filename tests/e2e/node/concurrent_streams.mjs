@@ -14,6 +14,8 @@
 
 import OpenAI from 'openai';
 
+import { doneSeen, lastErrorEvent, makeRecordingFetch, newTransport, rawSettled } from './wire_record.mjs';
+
 function usage(message) {
   process.stderr.write(`concurrent_streams.mjs: ${message}\n`);
   process.exit(2);
@@ -32,45 +34,10 @@ function parseArgs(argv) {
   return out;
 }
 
-// Reads the raw SSE text as it crosses the wire (the SDK throws on an error event and keeps only
-// its `error` member; the test needs the event's p402_metadata too).
-function recordingFetch(record) {
-  return async (url, init) => {
-    const res = await fetch(url, init);
-    record.status = res.status;
-    if (!res.body) return res;
-    const [forSdk, forUs] = res.body.tee();
-    record.rawDone = (async () => {
-      const reader = forUs.getReader();
-      const decoder = new TextDecoder();
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) break;
-        record.raw += decoder.decode(value, { stream: true });
-      }
-    })().catch(() => {});
-    return new Response(forSdk, { status: res.status, statusText: res.statusText, headers: res.headers });
-  };
-}
-
-function lastErrorEvent(raw) {
-  let found = null;
-  for (const line of raw.split('\n')) {
-    if (!line.startsWith('data:')) continue;
-    try {
-      const v = JSON.parse(line.slice(5).trim());
-      if (v && typeof v === 'object' && v.error !== undefined) found = v;
-    } catch {
-      // [DONE] or a partial line
-    }
-  }
-  return found;
-}
-
 async function one(index, baseUrl, apiKey, body, timeoutMs) {
-  const record = { status: null, raw: '', rawDone: null };
+  const record = newTransport();
   const client = new OpenAI({
-    baseURL: baseUrl, apiKey, maxRetries: 0, timeout: timeoutMs, fetch: recordingFetch(record),
+    baseURL: baseUrl, apiKey, maxRetries: 0, timeout: timeoutMs, fetch: makeRecordingFetch(record),
   });
   const r = {
     index, base_url: baseUrl, status: null, ok: false, error: null, done_seen: false,
@@ -94,9 +61,9 @@ async function one(index, baseUrl, apiKey, body, timeoutMs) {
     r.error = { status: typeof e?.status === 'number' ? e.status : null, code: b?.code ?? e?.code ?? null,
       type: b?.type ?? null, message: b?.message ?? String(e?.message ?? e) };
   }
-  if (record.rawDone) await Promise.race([record.rawDone, new Promise((res) => setTimeout(res, 2000))]);
+  await rawSettled(record);
   r.status = record.status ?? r.error?.status ?? null;
-  r.done_seen = /(^|\n)data: ?\[DONE\]/.test(record.raw);
+  r.done_seen = doneSeen(record.raw);
   r.error_event = lastErrorEvent(record.raw);
   return r;
 }

@@ -37,7 +37,7 @@ import { readFileSync } from 'node:fs';
 
 import OpenAI from 'openai';
 
-const kRawCap = 1 << 20;
+import { doneSeen, lastErrorEvent, makeRecordingFetch, newTransport, rawSettled } from './wire_record.mjs';
 
 function usage(message) {
   process.stderr.write(`sdk_client.mjs: ${message}\n` +
@@ -117,34 +117,6 @@ function defaultBody(scenario) {
     body.tools = [kWeatherTool];
   }
   return body;
-}
-
-// Records what actually crossed the wire: status, headers and body text. The body is teed so
-// the SDK still streams it.
-function makeRecordingFetch(transport) {
-  return async (url, init) => {
-    const res = await fetch(url, init);
-    transport.status = res.status;
-    transport.headers = Object.fromEntries([...res.headers.entries()]);
-    if (!res.body) return res;
-    const [forSdk, forUs] = res.body.tee();
-    transport.rawDone = (async () => {
-      const reader = forUs.getReader();
-      const decoder = new TextDecoder();
-      try {
-        for (;;) {
-          const { done, value } = await reader.read();
-          if (done) break;
-          if (transport.raw.length < kRawCap) transport.raw += decoder.decode(value, { stream: true });
-        }
-      } catch (e) {
-        transport.rawError = String(e?.message ?? e);
-      }
-    })();
-    return new Response(forSdk, {
-      status: res.status, statusText: res.statusText, headers: res.headers,
-    });
-  };
 }
 
 function describeError(e) {
@@ -227,22 +199,6 @@ async function runStream(client, body, result, started) {
   }
 }
 
-// The SDK throws on an error event and keeps only its `error` member; the tests also need the
-// rest of the event (p402_metadata), so it is read back from the raw SSE text.
-function lastErrorEvent(raw) {
-  let found = null;
-  for (const line of raw.split('\n')) {
-    if (!line.startsWith('data:')) continue;
-    try {
-      const v = JSON.parse(line.slice(5).trim());
-      if (v && typeof v === 'object' && v.error !== undefined) found = v;
-    } catch {
-      // [DONE] or a partial line of a cut stream
-    }
-  }
-  return found;
-}
-
 async function runModels(client, result) {
   const { data: page } = await client.models.list().withResponse();
   const models = [];
@@ -257,7 +213,7 @@ async function main() {
   if (!['chat', 'stream', 'tools', 'error', 'models'].includes(scenario)) {
     usage(`unknown scenario ${scenario}`);
   }
-  const transport = { status: null, headers: {}, raw: '', rawDone: null, rawError: null };
+  const transport = newTransport();
   const result = { scenario, ok: false, status: null, headers: {}, raw: '', error: null };
   const started = Date.now();
   try {
@@ -283,16 +239,14 @@ async function main() {
     result.error = describeError(e);
   }
   // The teed copy finishes with the SDK's copy; bound the wait anyway.
-  if (transport.rawDone) {
-    await Promise.race([transport.rawDone, new Promise((r) => setTimeout(r, 2000))]);
-  }
+  await rawSettled(transport);
   result.status = transport.status ?? result.error?.status ?? null;
   result.headers = transport.headers;
   result.raw = transport.raw;
   if (transport.rawError) result.raw_error = transport.rawError;
   result.elapsed_ms = Date.now() - started;
   if (scenario === 'stream') {
-    result.done_seen = /(^|\n)data: ?\[DONE\]/.test(transport.raw);
+    result.done_seen = doneSeen(transport.raw);
     result.ended_cleanly = result.ok && result.done_seen;
     result.error_event = lastErrorEvent(transport.raw);
   }

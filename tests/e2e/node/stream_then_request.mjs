@@ -22,6 +22,8 @@
 
 import OpenAI from 'openai';
 
+import { doneSeen, lastErrorEvent, makeRecordingFetch, newTransport, rawSettled } from './wire_record.mjs';
+
 function usage(message) {
   process.stderr.write(`stream_then_request.mjs: ${message}\n`);
   process.exit(2);
@@ -50,43 +52,6 @@ function parseArgs(argv) {
 
 const started = Date.now();
 const since = () => Date.now() - started;
-
-// The SDK throws on an error event and keeps only its `error` member; the raw SSE text is kept to
-// read the whole event back (its p402_metadata).
-function recordingFetch(record) {
-  return async (url, init) => {
-    const res = await fetch(url, init);
-    record.status = res.status;
-    if (!res.body) return res;
-    const [forSdk, forUs] = res.body.tee();
-    record.rawDone = (async () => {
-      const reader = forUs.getReader();
-      const decoder = new TextDecoder();
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) break;
-        record.raw += decoder.decode(value, { stream: true });
-      }
-    })().catch(() => {});
-    return new Response(forSdk, {
-      status: res.status, statusText: res.statusText, headers: res.headers,
-    });
-  };
-}
-
-function lastErrorEvent(raw) {
-  let found = null;
-  for (const line of raw.split('\n')) {
-    if (!line.startsWith('data:')) continue;
-    try {
-      const v = JSON.parse(line.slice(5).trim());
-      if (v && typeof v === 'object' && v.error !== undefined) found = v;
-    } catch {
-      // [DONE] or a partial line
-    }
-  }
-  return found;
-}
 
 async function perform(requests, timeoutMs) {
   const out = [];
@@ -119,10 +84,10 @@ async function perform(requests, timeoutMs) {
 async function main() {
   const args = parseArgs(process.argv.slice(2));
   const timeoutMs = Number(args['timeout-ms'] ?? 30000);
-  const record = { status: null, raw: '', rawDone: null };
+  const record = newTransport();
   const client = new OpenAI({
     baseURL: args['base-url'], apiKey: args['api-key'], maxRetries: 0, timeout: timeoutMs,
-    fetch: recordingFetch(record),
+    fetch: makeRecordingFetch(record),
   });
   const r = {
     status: null, ok: false, error: null, content_chars: 0, content_chunks: 0,
@@ -161,12 +126,10 @@ async function main() {
     };
   }
   r.stream_end_ms = since();
-  if (record.rawDone) {
-    await Promise.race([record.rawDone, new Promise((res) => setTimeout(res, 2000))]);
-  }
+  await rawSettled(record);
   if (requestsDone !== null) r.requests = await requestsDone;
   r.status = record.status ?? r.error?.status ?? null;
-  r.done_seen = /(^|\n)data: ?\[DONE\]/.test(record.raw);
+  r.done_seen = doneSeen(record.raw);
   r.error_event = lastErrorEvent(record.raw);
   r.elapsed_ms = since();
   return r;
