@@ -98,6 +98,28 @@ void WriteP402Metadata(const P402Metadata& m, json::Writer& w) {
     w.Key("max_tokens_reduced_to");
     w.Int(*m.max_tokens_reduced_to);
   }
+  if (m.payment) {
+    const PaymentReceipt& p = *m.payment;
+    w.Key("payment");
+    w.BeginObject();
+    w.Key("transaction");
+    w.String(p.transaction);
+    w.Key("network");
+    w.String(p.network);
+    w.Key("payer");
+    w.String(p.payer);
+    w.Key("amount_micro_usd");
+    w.Int(p.amount_micro_usd);
+    w.Key("charged_micro_usd");
+    w.Int(p.charged_micro_usd);
+    w.Key("fee_micro_usd");
+    w.Int(p.fee_micro_usd);
+    if (p.credit_micro_usd) {
+      w.Key("credit_micro_usd");
+      w.Int(*p.credit_micro_usd);
+    }
+    w.EndObject();
+  }
   for (const auto& [key, raw] : m.extra_raw_json) {
     w.Key(key);
     w.Raw(raw);

@@ -29,6 +29,26 @@ struct AttemptSummary {
   int64_t latency_ms = 0;
 };
 
+// The x402 payment that paid for a pay-per-call request (settlement's SettlePaymentResponse plus
+// the edge's split of the amount). Written as the "payment" member of p402_metadata.
+struct PaymentReceipt {
+  // Settlement transaction hash (0x...).
+  std::string transaction;
+  // Network in the form of the payment's x402 version ("base" / "eip155:8453").
+  std::string network;
+  // Payer address (0x, EIP-55).
+  std::string payer;
+  // What the payer transferred (the offer's amount: worst-case model cost + fee), micro-USD.
+  MicroUsd amount_micro_usd = 0;
+  // What the request was charged (provider cost + fee; the whole amount for streams, settled
+  // before their cost is known), micro-USD.
+  MicroUsd charged_micro_usd = 0;
+  // P402's platform fee included in the amount, micro-USD.
+  MicroUsd fee_micro_usd = 0;
+  // amount - charged, kept as the payer's prepaid credit; unset when nothing is left over.
+  std::optional<MicroUsd> credit_micro_usd;
+};
+
 struct P402Metadata {
   std::string request_id;
   std::string tenant_id;
@@ -63,6 +83,9 @@ struct P402Metadata {
   std::optional<std::string> decision_id;
   // Set when the billing guard lowered max_tokens to fit the remaining budget.
   std::optional<int64_t> max_tokens_reduced_to;
+  // Set for requests paid with x402 (pay-per-call): written as "payment": {transaction, network,
+  // payer, amount_micro_usd, charged_micro_usd, fee_micro_usd, credit_micro_usd?}.
+  std::optional<PaymentReceipt> payment;
   // Further members written verbatim after the fixed ones, e.g. {"payment", <receipt JSON>}.
   // Each value must be one serialised JSON value (the caller's responsibility).
   std::vector<std::pair<std::string, std::string>> extra_raw_json;

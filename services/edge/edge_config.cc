@@ -17,6 +17,9 @@ const config::Schema<EdgeConfig>& EdgeConfigSchema() {
     s->String("router_addr", "P402_EDGE_ROUTER_ADDR", &EdgeConfig::router_addr,
               "127.0.0.1:50051", "Router gRPC address")
         .Validate(config::NonEmpty());
+    s->String("settlement_addr", "P402_EDGE_SETTLEMENT_ADDR", &EdgeConfig::settlement_addr, "",
+              "Settlement (x402) gRPC address; empty = x402 off: no payment routes, and chat "
+              "requests without an API key get 401");
     s->Int("io_threads", "P402_EDGE_IO_THREADS", &EdgeConfig::io_threads, 2,
            "HTTP I/O threads")
         .Validate(config::InRange(1, 64));
@@ -34,6 +37,14 @@ const config::Schema<EdgeConfig>& EdgeConfigSchema() {
         .Validate(config::PositiveDuration());
     s->Duration("catalog_refresh", "P402_EDGE_CATALOG_REFRESH", &EdgeConfig::catalog_refresh,
                 std::chrono::seconds(30), "How often the model catalog is re-read from the router")
+        .Validate(config::PositiveDuration());
+    s->Duration("settlement_timeout", "P402_EDGE_SETTLEMENT_TIMEOUT",
+                &EdgeConfig::settlement_timeout, std::chrono::seconds(60),
+                "Deadline of settling a payment or top-up (waits for the on-chain receipt)")
+        .Validate(config::PositiveDuration());
+    s->Duration("settlement_call_timeout", "P402_EDGE_SETTLEMENT_CALL_TIMEOUT",
+                &EdgeConfig::settlement_call_timeout, std::chrono::seconds(10),
+                "Deadline of the other settlement calls (offers, verify, ledger, Bazaar)")
         .Validate(config::PositiveDuration());
     s->String("ready_file", "P402_EDGE_READY_FILE", &EdgeConfig::ready_file, "",
               "After binding, write the bound ports as JSON here (tests)");

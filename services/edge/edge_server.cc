@@ -11,10 +11,13 @@
 #include "libs/rpc/channel.h"
 #include "services/edge/clients/grpc_admin_client.h"
 #include "services/edge/clients/grpc_clients.h"
+#include "services/edge/clients/grpc_settlement_client.h"
 #include "services/edge/core/chat_pipeline.h"
 #include "services/edge/core/management_api.h"
+#include "services/edge/core/payment_api.h"
 #include "services/edge/http/edge_handler.h"
 #include "services/edge/http/management_handler.h"
+#include "services/edge/http/payment_handler.h"
 #include "services/edge/timer_thread.h"
 
 namespace p402::edge {
@@ -32,18 +35,33 @@ class EdgeServer::Impl {
     policy_admin_ = MakeGrpcPolicyAdminClient(policy_channel, config_.policy_timeout);
     management_ = std::make_unique<ManagementApi>(*policy_admin_);
     router_ = MakeGrpcRouterClient(rpc::MakeChannel(config_.router_addr), timeouts);
+    // x402 (issue 4): only with a settlement address; without one the payment routes are 404 and
+    // chat requests without a key stay 401.
+    PipelineOptions pipeline_options;
+    std::shared_ptr<http::Handler> payments;
+    if (!config_.settlement_addr.empty()) {
+      settlement_ = MakeGrpcSettlementClient(
+          rpc::MakeChannel(config_.settlement_addr),
+          {.settle = config_.settlement_timeout, .call = config_.settlement_call_timeout});
+      pipeline_options.settlement = settlement_.get();
+      payments_ = std::make_unique<PaymentApi>(*settlement_, *policy_admin_, SystemClock::Get());
+      payments = MakePaymentHandler(*payments_, metrics_);
+      P402_LOG(kInfo, "x402 payments on").Field("settlement_addr", config_.settlement_addr);
+    }
     CatalogSnapshot snapshot = [this] { return Catalog(); };
     // Billing guard (issue 3): approval polls and session-stream checks run on this timer thread.
     timers_ = std::make_unique<TimerThread>();
     pipeline_ = std::make_unique<ChatPipeline>(*policy_, *router_, snapshot, metrics_,
-                                               SystemClock::Get(), *timers_);
+                                               SystemClock::Get(), *timers_,
+                                               std::move(pipeline_options));
     http::ServerOptions options;
     options.listen = config_.http_listen;
     options.io_threads = static_cast<int>(config_.io_threads);
     options.body_limit_bytes = static_cast<uint64_t>(config_.body_limit_bytes);
     options.read_timeout = config_.read_timeout;
     options.handler = MakeEdgeHandler(*pipeline_, snapshot, metrics_,
-                                      MakeManagementHandler(*management_, metrics_));
+                                      MakeManagementHandler(*management_, metrics_),
+                                      std::move(payments));
     auto http = http::HttpServer::Start(std::move(options));
     if (!http.ok()) {
       return http.status();
@@ -109,6 +127,9 @@ class EdgeServer::Impl {
   std::unique_ptr<PolicyAdminClient> policy_admin_;
   std::unique_ptr<ManagementApi> management_;
   std::unique_ptr<RouterClient> router_;
+  // Null when x402 is off (no settlement_addr).
+  std::unique_ptr<SettlementClient> settlement_;
+  std::unique_ptr<PaymentApi> payments_;
   std::unique_ptr<ChatPipeline> pipeline_;
   // Declared after pipeline_: destroyed (its pending callbacks dropped) before the pipeline.
   // Shutdown stops the pipeline's settle retries first (they would schedule on it).

@@ -117,18 +117,21 @@ TEST_CASE("bad input: a body over the limit is 413", "[e2e]") {
   CHECK(suite.RunSdk("chat", ChatBody(kModel, "hi")).GetInt("status") == 200);
 }
 
-TEST_CASE("bad auth: missing, malformed and unknown API keys are 401", "[e2e]") {
+TEST_CASE("bad auth: malformed and unknown API keys are 401; no key at all is 402", "[e2e]") {
   Suite& suite = SharedSuite();
   int64_t calls_before = ProviderCalls(suite);
   const std::map<std::string, std::string> code401{{"route", "chat"}, {"code", "401"}};
   double before = EdgeMetric(suite, "p402_edge_requests_total", code401);
   std::string body = ChatBody(kModel, "hi");
 
+  // The suite runs with x402 on (settlement has a recipient): no credential at all is an offer
+  // to pay per call (x402_e2e_test.cc covers the offers and the payment).
   HttpResult none =
       suite.HttpPost(suite.EdgeUrl(kChatPath), body, {{"Content-Type", "application/json"}});
   INFO(none.body);
-  CHECK(none.status == 401);
-  CheckOpenAiError(none.Json(), "authentication_error", "missing_api_key");
+  CHECK(none.status == 402);
+  CHECK(none.Json().Find("error")->GetString("code") == "payment_required");
+  CHECK(none.headers.Get("payment-required").has_value());
 
   HttpResult basic = suite.HttpPost(
       suite.EdgeUrl(kChatPath), body,

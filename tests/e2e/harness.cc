@@ -92,6 +92,7 @@ Suite::Suite(SuiteOptions options) : options_(std::move(options)) {
   if (options_.start_services) {
     StartLaunch(w.policy, w.policy.name, "");
     StartLaunch(w.router, w.router.name, "");
+    StartLaunch(w.settlement, w.settlement.name, "");
     StartLaunch(w.edge, w.edge.name, "");
     WaitForEdge();
     for (int replica = 2; replica <= options_.replicas; ++replica) {
@@ -140,7 +141,7 @@ void Suite::RequireBinariesBuilt() const {
     needed.push_back(&w.mock);
   }
   if (options_.start_services) {
-    needed.insert(needed.end(), {&w.policy, &w.router, &w.edge});
+    needed.insert(needed.end(), {&w.policy, &w.router, &w.settlement, &w.edge});
   }
   std::string missing;
   std::string targets;
@@ -223,6 +224,8 @@ std::string Suite::Expand(const std::string& text, const std::string& label,
                                                   w.policy.grpc_port_key));
     } else if (key == "ROUTER_ADDR") {
       out += "127.0.0.1:" + std::to_string(PortOf(w.router.name, w.router.grpc_port_key));
+    } else if (key == "SETTLEMENT_ADDR") {
+      out += "127.0.0.1:" + std::to_string(PortOf(w.settlement.name, w.settlement.grpc_port_key));
     } else if (key == "TENANT") {
       out += tenant_;
     } else if (key == "API_KEY") {
@@ -264,17 +267,20 @@ Suite::Started& Suite::StartLaunch(const Launch& launch, const std::string& labe
       o.args.push_back(Expand(a, label, mock_name));
     }
   }
-  auto add_env = [&](const std::vector<std::pair<std::string, std::string>>& env) {
-    for (const auto& [k, v] : env) {
-      std::string value = Expand(v, label, mock_name);
-      if (!value.empty()) {
-        o.env.emplace_back(k, value);
-      }
-    }
-  };
-  add_env(launch.env);
+  // Later entries replace earlier ones of the same name (extra_env over the wiring); an entry
+  // that expands to "" leaves the variable unset.
+  std::vector<std::pair<std::string, std::string>> env = launch.env;
   if (auto it = options_.extra_env.find(launch.name); it != options_.extra_env.end()) {
-    add_env(it->second);
+    for (const auto& [k, v] : it->second) {
+      std::erase_if(env, [&k = k](const auto& entry) { return entry.first == k; });
+      env.emplace_back(k, v);
+    }
+  }
+  for (const auto& [k, v] : env) {
+    std::string value = Expand(v, label, mock_name);
+    if (!value.empty()) {
+      o.env.emplace_back(k, value);
+    }
   }
   o.unset_env = ScrubbedEnvNames(options_.wiring);
   o.log_path = work_dir_ + "/" + label + ".log";
@@ -360,6 +366,11 @@ std::string Suite::PolicyAdminUrl(std::string_view path, int replica) const {
     label += "-" + std::to_string(replica + 1);
   }
   int port = PortOf(label, options_.wiring.policy.admin_port_key);
+  return "http://127.0.0.1:" + std::to_string(port) + std::string(path);
+}
+
+std::string Suite::SettlementAdminUrl(std::string_view path) const {
+  int port = PortOf(options_.wiring.settlement.name, options_.wiring.settlement.admin_port_key);
   return "http://127.0.0.1:" + std::to_string(port) + std::string(path);
 }
 

@@ -1,6 +1,6 @@
 // File: tests/e2e/harness.h
 // The end-to-end Suite (HOUSE_STYLE 3.11): starts the BUILT binaries as separate processes — mock
-// providers, then policy, router and edge — each on port 0 with --ready_file, wiring each one's
+// providers, then policy, router, settlement and edge — each on port 0 with --ready_file, wiring each one's
 // reported ports into the next one's flags and environment (tests/e2e/wiring.h holds every flag
 // name), and gives tests the tools to drive and observe them:
 //   RunSdk       the official `openai` npm SDK (tests/e2e/node/sdk_client.mjs), one JSON result
@@ -49,7 +49,7 @@ enum class Postgres {
 struct SuiteOptions {
   Wiring wiring = DefaultWiring();
   bool start_mocks = true;
-  // Policy, router and edge (they need the mocks).
+  // Policy, router, settlement and edge (they need the mocks).
   bool start_services = true;
   // Issue 2 runs the e2e tests against PostgreSQL; like RequirePostgresDsn, a run without
   // P402_TEST_PG_DSN FAILS (tools/test.sh starts a throwaway one).
@@ -63,7 +63,9 @@ struct SuiteOptions {
   // edge ("edge-2", talking to policy-2) start after the first set; both share the router.
   // EdgeUrl(path, 1) reaches edge-2. Replicas only make sense with PostgreSQL.
   int replicas = 1;
-  // Appended to a launch's args / env, by launch name ("edge", "router", "policy", "mock").
+  // Appended to a launch's args / env, by launch name ("edge", "router", "policy", "settlement",
+  // "mock"). An extra_env entry replaces the wiring's entry of the same variable; one whose value
+  // expands to "" removes it (e.g. {"P402_SETTLEMENT_PAY_TO", ""}).
   std::map<std::string, std::vector<std::string>> extra_args;
   std::map<std::string, std::vector<std::pair<std::string, std::string>>> extra_env;
 };
@@ -101,6 +103,9 @@ class Suite {
   // "http://127.0.0.1:<admin port>" + path of policy replica `replica` (0 = "policy"), e.g.
   // PolicyAdminUrl("/metrics") for the p402_policy_* counters.
   std::string PolicyAdminUrl(std::string_view path = "", int replica = 0) const;
+  // "http://127.0.0.1:<admin port>" + path of the settlement process, e.g.
+  // SettlementAdminUrl("/metrics") for the p402_settlement_* counters.
+  std::string SettlementAdminUrl(std::string_view path = "") const;
   std::string MockUrl(std::string_view name, std::string_view path = "") const;
   const std::string& api_key() const { return api_key_; }
   const std::string& tenant() const { return tenant_; }
@@ -136,7 +141,8 @@ class Suite {
   // unclean. FAILs if the name is unknown.
   void Kill(std::string_view name);
 
-  // A started process by name: "policy", "router", "edge", "mock-openai", ... FAILs if unknown.
+  // A started process by name: "policy", "router", "settlement", "edge", "mock-openai", ... FAILs
+  // if unknown.
   testing::Process& process(std::string_view name);
   // FAILs, with log tails, when any started process has exited (a crash caused by an earlier
   // request shows up here rather than as a confusing connection error later).

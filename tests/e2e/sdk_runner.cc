@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "tests/support/local_chain.h"
 #include "tests/support/process.h"
 #include "tests/support/test_env.h"
 
@@ -21,8 +22,6 @@ std::string ReadFile(const std::string& path) {
   ss << in.rdbuf();
   return ss.str();
 }
-
-bool IsExecutable(const std::string& path) { return ::access(path.c_str(), X_OK) == 0; }
 
 // The last non-empty line of `text` (the script prints exactly one; node warnings go to stderr).
 std::string LastLine(const std::string& text) {
@@ -37,26 +36,7 @@ std::string LastLine(const std::string& text) {
 
 }  // namespace
 
-absl::StatusOr<std::string> FindNode() {
-  if (const char* node = std::getenv("P402_NODE"); node != nullptr && *node != '\0') {
-    if (IsExecutable(node)) {
-      return std::string(node);
-    }
-    return absl::NotFoundError(std::string("P402_NODE=") + node + " is not executable");
-  }
-  const char* path = std::getenv("PATH");
-  std::stringstream dirs(path != nullptr ? path : "/usr/local/bin:/usr/bin:/bin");
-  std::string dir;
-  while (std::getline(dirs, dir, ':')) {
-    std::string candidate = (dir.empty() ? "." : dir) + "/node";
-    if (IsExecutable(candidate)) {
-      return candidate;
-    }
-  }
-  return absl::NotFoundError(
-      "node is not installed (the e2e tests drive the edge with the official openai npm SDK); "
-      "install nodejs (tools/install_deps.sh) or set P402_NODE");
-}
+absl::StatusOr<std::string> FindNode() { return testing::FindNodeBinary(); }
 
 absl::StatusOr<std::string> SdkClientScript() { return NodeScript("sdk_client.mjs"); }
 

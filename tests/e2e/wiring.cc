@@ -45,13 +45,30 @@ Wiring DefaultWiring() {
       {"ANTHROPIC_API_KEY", "sk-mock-anthropic"},
   };
 
+  // Settlement: flags from services/settlement/settlement_config.cc. Secrets (DSN, chain RPC URL,
+  // facilitator key) by env. No chain by default; P402's offers are paid to ganache account #2
+  // (the "seller" of tests/support/local_chain.h, a public test key) so 402 answers work out of
+  // the box. Chain tests override through SuiteOptions::extra_env["settlement"] (an entry there
+  // replaces the same variable here; an empty value removes it).
+  w.settlement.name = "settlement";
+  w.settlement.binary = "services/settlement/p402-settlement";
+  w.settlement.cmake_target = "p402-settlement";
+  w.settlement.args = {"--grpc_listen=127.0.0.1:0", "--admin_listen=127.0.0.1:0",
+                       "--ready_file=${READY_FILE}", "--reconcile_interval=1s"};
+  w.settlement.env = {
+      {"P402_SETTLEMENT_DATABASE_URL", "${PG_DSN}"},
+      {"P402_SETTLEMENT_PAY_TO", "0x22d491Bde2303f2f43325b2108D26f1eAbA1e32b"},
+  };
+
   // Edge: flags from services/edge/edge_config.cc (checked by hand against the built binary).
+  // The settlement address goes by env (P402_EDGE_SETTLEMENT_ADDR = --settlement_addr).
   w.edge.name = "edge";
   w.edge.binary = "services/edge/p402-edge";
   w.edge.cmake_target = "p402-edge";
   w.edge.args = {"--http_listen=127.0.0.1:0",    "--admin_listen=127.0.0.1:0",
                  "--policy_addr=${POLICY_ADDR}", "--router_addr=${ROUTER_ADDR}",
                  "--ready_file=${READY_FILE}",   "--catalog_refresh=1s"};
+  w.edge.env = {{"P402_EDGE_SETTLEMENT_ADDR", "${SETTLEMENT_ADDR}"}};
   w.edge_readyz_path = "/readyz";
   w.edge_metrics_path = "/metrics";
 

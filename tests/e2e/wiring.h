@@ -10,7 +10,7 @@
 //   ${READY_FILE}                this process's ready file
 //   ${MOCK_NAME}                 mock launches only: the provider name ("openai")
 //   ${MOCK_URL:<name>}           "http://127.0.0.1:<port>" of that mock (no trailing slash)
-//   ${POLICY_ADDR} ${ROUTER_ADDR}  "127.0.0.1:<grpc port>"
+//   ${POLICY_ADDR} ${ROUTER_ADDR} ${SETTLEMENT_ADDR}  "127.0.0.1:<grpc port>"
 //   ${TENANT} ${API_KEY}         the suite's random demo tenant and API key
 //   ${PG_DSN}                    SuiteOptions::pg_dsn, else P402_TEST_PG_DSN, or "" when the suite
 //                                runs without PostgreSQL
@@ -44,6 +44,10 @@ struct Wiring {
   // Services, started in this order.
   Launch policy;
   Launch router;
+  // x402 payments, ledger, Bazaar. Without a chain by default (verify only; SettlePayment answers
+  // settlement_not_configured); tests add P402_SETTLEMENT_CHAIN_RPC_URL / _FACILITATOR_KEY /
+  // _ASSET ... through SuiteOptions::extra_env["settlement"] (tests/support/local_chain.h).
+  Launch settlement;
   Launch edge;
   // Edge admin endpoints. The suite waits for readyz to say 200 before a test runs.
   std::string edge_readyz_path;

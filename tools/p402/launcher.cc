@@ -1,15 +1,17 @@
 // File: tools/p402/launcher.cc
 // `p402`: the all-in-one launcher (HOUSE_STYLE 3.5). Hosts the services in one process by calling
 // the same Start() functions the separate binaries, service tests and e2e tests use, leaf first
-// (policy, router, edge), with embedded defaults and in-memory stores; optionally starts mock
-// providers in-process and points the router at them. One SIGTERM/SIGINT stops everything in
-// reverse order.
+// (policy, router, settlement, edge), with embedded defaults and in-memory stores; optionally
+// starts mock providers in-process and points the router at them. One SIGTERM/SIGINT stops
+// everything in reverse order.
 //
-//   p402                          # mocks + policy + router + edge on loopback
+//   p402                          # mocks + policy + router + settlement + edge on loopback
 //   p402 --only=edge,router       # a subset (point the rest at services running elsewhere)
 //   p402 --no_mock                # real providers (keys from OPENAI_API_KEY, ...)
 // Per-service settings use each service's own env variables (P402_EDGE_*, P402_ROUTER_*,
-// P402_POLICY_*), validated by the same key tables.
+// P402_POLICY_*, P402_SETTLEMENT_*), validated by the same key tables. Settlement runs without a
+// chain unless P402_SETTLEMENT_CHAIN_RPC_URL and _FACILITATOR_KEY are set, and offers x402
+// payments only with P402_SETTLEMENT_PAY_TO (or a facilitator key).
 #include <cstdio>
 #include <cstdlib>
 #include <map>
@@ -26,6 +28,7 @@
 #include "services/edge/edge_server.h"
 #include "services/policy/policy_server.h"
 #include "services/router/router_server.h"
+#include "services/settlement/settlement_server.h"
 #include "tools/mock_provider/mock_provider.h"
 
 namespace p402::launcher {
@@ -44,7 +47,7 @@ const config::Schema<LauncherConfig>& Schema() {
   static const auto* const schema = [] {
     auto* s = new config::Schema<LauncherConfig>("p402");
     s->StringList("only", "P402_ONLY", &LauncherConfig::only, {},
-                  "Services to host: edge,router,policy (empty = all)");
+                  "Services to host: edge,router,policy,settlement (empty = all)");
     s->Bool("no_mock", "P402_NO_MOCK", &LauncherConfig::no_mock, false,
             "Do not start mock providers; the router calls the real provider APIs");
     s->String("http_listen", "P402_HTTP_LISTEN", &LauncherConfig::http_listen, "127.0.0.1:8080",
@@ -61,6 +64,7 @@ const config::Schema<LauncherConfig>& Schema() {
     s->IgnoreEnvPrefix("P402_EDGE_");
     s->IgnoreEnvPrefix("P402_ROUTER_");
     s->IgnoreEnvPrefix("P402_POLICY_");
+    s->IgnoreEnvPrefix("P402_SETTLEMENT_");
     s->IgnoreEnvPrefix("P402_TEST_");
     return s;
   }();
@@ -153,12 +157,28 @@ int Run(int argc, char** argv) {
     ports["router_grpc_port"] = router_server->ports().at("grpc_port");
   }
 
+  std::unique_ptr<settlement::SettlementServer> settlement_server;
+  std::map<std::string, std::string> edge_env;
+  if (wanted("settlement")) {
+    auto c = LoadService(settlement::SettlementConfigSchema(),
+                         {"--grpc_listen=127.0.0.1:0", "--admin_listen=127.0.0.1:0"});
+    if (!c.ok()) return Fail("settlement config", c.status());
+    auto s = settlement::SettlementServer::Start(*c);
+    if (!s.ok()) return Fail("settlement", s.status());
+    settlement_server = std::move(*s);
+    int port = settlement_server->ports().at("grpc_port");
+    // As the edge's env variable (it wins over an inherited one, like a flag would).
+    edge_env["P402_EDGE_SETTLEMENT_ADDR"] = "127.0.0.1:" + std::to_string(port);
+    ports["settlement_grpc_port"] = port;
+  }
+
   std::unique_ptr<edge::EdgeServer> edge_server;
   if (wanted("edge")) {
     auto c = LoadService(edge::EdgeConfigSchema(),
                          {"--http_listen=" + cfg.http_listen, "--admin_listen=" + cfg.admin_listen,
                           "--policy_addr=" + policy_addr,
-                          "--router_addr=" + router_addr});
+                          "--router_addr=" + router_addr},
+                         edge_env);
     if (!c.ok()) return Fail("edge config", c.status());
     auto s = edge::EdgeServer::Start(*c);
     if (!s.ok()) return Fail("edge", s.status());
@@ -174,6 +194,7 @@ int Run(int argc, char** argv) {
   }
   if (policy_server) policy_server->SetReady(true);
   if (router_server) router_server->SetReady(true);
+  if (settlement_server) settlement_server->SetReady(true);
   if (edge_server) edge_server->SetReady(true);
 
   std::ostringstream banner;
@@ -196,6 +217,7 @@ int Run(int argc, char** argv) {
 
   WaitForShutdownSignal();
   if (edge_server) edge_server->Shutdown();
+  if (settlement_server) settlement_server->Shutdown();
   if (router_server) router_server->Shutdown();
   if (policy_server) policy_server->Shutdown();
   for (auto& m : mocks) m->Shutdown();

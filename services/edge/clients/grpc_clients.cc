@@ -148,6 +148,13 @@ class GrpcRouterClient final : public RouterClient {
     return call;
   }
 
+  void Quote(const v1::QuoteRequest& request, Callback<v1::QuoteResponse> done) override {
+    CallUnary(request, request.meta().request_id(), timeouts_.quote, std::move(done),
+              [this](auto* ctx, auto* req, auto* resp, auto cb) {
+                stub_->async()->Quote(ctx, req, resp, std::move(cb));
+              });
+  }
+
   absl::StatusOr<v1::ListModelsResponse> ListModels() override {
     grpc::ClientContext context;
     rpc::PrepareClientContext(context, "", timeouts_.list_models);

@@ -20,6 +20,8 @@ struct GrpcClientTimeouts {
   // Whole chat request, provider time included.
   std::chrono::milliseconds route{600'000};
   std::chrono::milliseconds list_models{5000};
+  // Router.Quote (x402 offers; no provider call, catalog arithmetic only).
+  std::chrono::milliseconds quote{5000};
 };
 
 std::unique_ptr<PolicyClient> MakeGrpcPolicyClient(std::shared_ptr<grpc::Channel> channel,

@@ -3,25 +3,34 @@
 // the asynchronous steps. chat_pipeline.cc has the main flow (decode -> Authorize -> Route or
 // StreamRoute -> answer -> Commit/Release); chat_stream.cc relays a stream's events and handles
 // the client going away; chat_guard.cc has the billing-guard parts (waiting for an approval,
-// watching a session's stream, cutting it and billing what was delivered).
+// watching a session's stream, cutting it and billing what was delivered); chat_payment.cc has
+// x402 pay-per-call (no API key, PipelineOptions.settlement set): Quote -> offers -> 402, or
+// verify the payment header -> route in the paid mode -> settle -> answer.
 //
 // Threads: steps run on whatever thread completed the previous one (gRPC, timer or io thread),
 // one after the other, except that while a stream runs the router's events, the timers and the
 // reservation checks may race; `mu_` orders them, and sink calls are made under it so frames
 // never interleave. The client-gone callback may fire inline inside a sink call, so it takes no
 // lock of ours: it sets an atomic and schedules the router-stream cancel on the Scheduler.
-// Never call the router, RouteStream::Cancel (gRPC may run OnDone inline) or a policy RPC whose
-// callback touches the exchange while holding `mu_` (fakes answer inline).
+// Never call the router, RouteStream::Cancel (gRPC may run OnDone inline) or a policy or
+// settlement RPC whose callback touches the exchange while holding `mu_` (fakes answer inline).
+// A paid stream holds the router's events (and OnDone) under `mu_` while SettlePayment runs; the
+// settle callback replays them in order, flipping to "settled" only once the queue is empty, so
+// events relayed directly afterwards can never overtake held ones.
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
+#include "libs/common/money.h"
 #include "libs/openai/chat_request.h"
 #include "libs/openai/chat_response.h"
 #include "libs/openai/p402_metadata.h"
@@ -53,11 +62,18 @@ class ChatExchange : public std::enable_shared_from_this<ChatExchange>, public R
   void Authorize();
   void OnAuthorized(absl::StatusOr<v1::AuthorizeResponse> result);
   void Dispatch();
+  // Sends the route request (Route, or StreamRoute for a stream); shared by the keyed and the
+  // paid flow.
+  void SendRoute(const v1::RouteRequest& route);
   void OnRouted(absl::StatusOr<v1::RouteResponse> result);
+  // 200 with the completion and p402_metadata, then Commit.
+  void DeliverCompletion(const v1::RouteResponse& r);
   // Answers with an error: a JSON error response, or -- once the event stream started (a held
   // stream) -- an SSE error event, [DONE] and the end of the stream.
   void Fail(const HttpError& e, std::string_view param = {});
   void FailStatus(const absl::Status& status);
+  // 401 missing_api_key: no key, and no way to pay instead.
+  void FailMissingApiKey();
   openai::P402Metadata Metadata(const v1::RoutingDecision& decision, const v1::CostBreakdown& cost,
                                 const v1::TokenUsage& usage) const;
   HeaderList ResponseHeaders() const;
@@ -74,6 +90,48 @@ class ChatExchange : public std::enable_shared_from_this<ChatExchange>, public R
   void WatchClient();
   void OnClientGone();
   void CancelRouterStream();
+  // chat_stream.cc: the event relay and the end of a stream (OnEvent/OnDone add the paid-stream
+  // hold in front of them).
+  void RelayEvent(const v1::StreamRouteResponse& event);
+  void FinishStream(absl::Status status);
+
+  // --- chat_payment.cc: x402 pay-per-call. Paid requests skip policy Authorize/Commit in this
+  // increment (no tenant, no reservation): the payment itself is the budget, capped by the
+  // router's spend limit (the matched offer's model cost).
+  using OffersNext = std::function<void(std::vector<v1::PaymentRequirement>)>;
+  void StartPaid();
+  // Router.Quote (modes in offer order) -> Settlement.GetPaymentRequirements(version) -> `next`.
+  // Quote errors are answered as router errors; settlement errors as 503 payment_unavailable.
+  void FetchOffers(int version, OffersNext next);
+  void OnQuoted(absl::StatusOr<v1::QuoteResponse> result, int version, OffersNext next);
+  void VerifyPayment(std::vector<v1::PaymentRequirement> offers);
+  void OnVerified(absl::StatusOr<v1::VerifyPaymentResponse> result);
+  void DispatchPaid(v1::PaymentRequirement matched);
+  // 402: v1 JSON body (OpenAI error + accepts) and the v2 PAYMENT-REQUIRED header.
+  void AnswerPaymentRequired(const std::vector<v1::PaymentRequirement>& offers,
+                             std::string_view code, std::string_view message,
+                             std::string_view header_error);
+  // 402 after a settlement that did not succeed, with the payment-response header (success:false).
+  void AnswerSettleFailed(const v1::SettlePaymentResponse& settle);
+  // 503 payment_unavailable (fail closed).
+  void PaymentUnavailable(const absl::Status& status, std::string_view step);
+  // What the ledger is charged for a provider cost: min(cost, the paid model cost) + fee.
+  MicroUsd Charged(MicroUsd provider_cost) const;
+  v1::SettlePaymentRequest SettleRequest(MicroUsd charged) const;
+  // Records a successful settlement: the receipt for p402_metadata and the payment-response
+  // headers of the answer. Before the response starts.
+  void Settled(const v1::SettlePaymentResponse& settle, MicroUsd charged);
+  void SettleCompletion(v1::RouteResponse r);
+  void OnCompletionSettled(absl::StatusOr<v1::SettlePaymentResponse> result,
+                           const v1::RouteResponse& r, MicroUsd charged);
+  // (chat_stream.cc) Paid stream: true when `event` was taken (held until the settlement answered, or dropped);
+  // false when it should be relayed now. The first event starts SettlePayment.
+  bool HoldUntilSettled(const v1::StreamRouteResponse& event);
+  // Paid stream: true when OnDone was taken (held or nothing left to do).
+  bool HoldDoneUntilSettled(const absl::Status& status);
+  void OnStreamSettled(absl::StatusOr<v1::SettlePaymentResponse> result, MicroUsd charged);
+  // Drops the payment's claim (fire and forget, logged): the payer is not charged.
+  void ReleasePayment(std::string_view reason);
 
   // --- chat_guard.cc: approval hold.
   void Hold();
@@ -117,6 +175,17 @@ class ChatExchange : public std::enable_shared_from_this<ChatExchange>, public R
   v1::Approval approval_;
   int64_t hold_deadline_unix_ms_ = 0;
 
+  // x402 (chat_payment.cc). Written on the step chain before routing (or, for a stream's
+  // receipt and headers, under mu_ before the first event is relayed), read-only afterwards.
+  bool paid_ = false;
+  int payment_version_ = 0;
+  std::string payment_json_;  // the decoded payload, re-serialised
+  std::vector<v1::PaymentRequirement> offers_;
+  v1::PaymentRequirement matched_;
+  std::optional<openai::PaymentReceipt> receipt_;
+  // The payment-response headers, added to ResponseHeaders() once settled.
+  HeaderList payment_headers_;
+
   std::atomic<bool> client_gone_{false};
   std::atomic<bool> watching_client_{false};
   absl::Mutex stream_mu_;
@@ -138,6 +207,13 @@ class ChatExchange : public std::enable_shared_from_this<ChatExchange>, public R
   int64_t created_ ABSL_GUARDED_BY(mu_) = 0;
   Scheduler::TimerId check_timer_ ABSL_GUARDED_BY(mu_) = 0;
   Scheduler::TimerId expiry_timer_ ABSL_GUARDED_BY(mu_) = 0;
+  // Paid stream: kNone until the first router event, kSettling while SettlePayment runs (events
+  // and OnDone are held), kSettled once they may be relayed, kDropped when the settlement failed
+  // (answered 402/503) or the client left before it started (released).
+  enum class StreamSettle { kNone, kSettling, kSettled, kDropped };
+  StreamSettle stream_settle_ ABSL_GUARDED_BY(mu_) = StreamSettle::kNone;
+  std::vector<v1::StreamRouteResponse> held_events_ ABSL_GUARDED_BY(mu_);
+  std::optional<absl::Status> held_done_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace p402::edge

@@ -36,7 +36,12 @@ int64_t ChatExchange::ElapsedMs() const {
 
 int64_t ChatExchange::NowUnixMs() const { return UnixMillis(p_.clock_.Now()); }
 
-HeaderList ChatExchange::ResponseHeaders() const { return {{"x-request-id", call_.request_id}}; }
+HeaderList ChatExchange::ResponseHeaders() const {
+  HeaderList headers{{"x-request-id", call_.request_id}};
+  // x402: the payment-response header of a settled payment goes out with the answer.
+  headers.insert(headers.end(), payment_headers_.begin(), payment_headers_.end());
+  return headers;
+}
 
 void ChatExchange::StartEventStreamLocked() {
   if (!sse_started_) {
@@ -103,6 +108,15 @@ void ChatExchange::FailStatus(const absl::Status& status) {
       .Field("error", MessageOf(status));
 }
 
+void ChatExchange::FailMissingApiKey() {
+  p_.metrics_.CountChat("denied");
+  Fail({.status = 401,
+        .type = "authentication_error",
+        .code = "missing_api_key",
+        .message = "You didn't provide an API key. Provide it in the Authorization header "
+                   "(Authorization: Bearer YOUR_KEY)."});
+}
+
 void ChatExchange::Start() {
   auto decoded = openai::DecodeChatRequest(call_.body);
   if (!decoded.ok()) {
@@ -111,13 +125,13 @@ void ChatExchange::Start() {
     return;
   }
   request_ = std::move(*decoded);
+  if (call_.api_key.empty() && !call_.has_authorization && p_.options_.settlement != nullptr) {
+    // x402 pay-per-call (chat_payment.cc). A request with a key ignores payment headers.
+    StartPaid();
+    return;
+  }
   if (call_.api_key.empty()) {
-    p_.metrics_.CountChat("denied");
-    Fail({.status = 401,
-          .type = "authentication_error",
-          .code = "missing_api_key",
-          .message = "You didn't provide an API key. Provide it in the Authorization header "
-                     "(Authorization: Bearer YOUR_KEY)."});
+    FailMissingApiKey();
     return;
   }
   catalog_ = p_.catalog_();
@@ -251,6 +265,10 @@ void ChatExchange::Dispatch() {
   c->set_max_model(policy.max_model());
   c->set_preferred_model(policy.preferred_model());
   route.set_spend_limit_micro_usd(auth_.reservation().amount_micro_usd());
+  SendRoute(route);
+}
+
+void ChatExchange::SendRoute(const v1::RouteRequest& route) {
   {
     absl::MutexLock lock(&mu_);
     // Chunks carry one id/created for the whole stream (OpenAI does the same).
@@ -270,9 +288,10 @@ void ChatExchange::Dispatch() {
     bool cut = false;
     {
       absl::MutexLock lock(&mu_);
-      cut = cut_;
+      cut = cut_ || stream_settle_ == StreamSettle::kDropped;
     }
-    // The client left, or a timer cut the stream, before the handle was stored.
+    // The client left, a timer cut the stream, or a paid stream's settlement failed, before the
+    // handle was stored.
     if (client_gone_ || cut) {
       CancelRouterStream();
     }
@@ -306,7 +325,10 @@ openai::P402Metadata ChatExchange::Metadata(const v1::RoutingDecision& decision,
     m.decision_id = decision.decision_id();
   }
   m.cost_estimated = cost.estimated() || usage.estimated();
-  m.reservation_id = auth_.reservation().id();
+  if (!paid_) {
+    m.reservation_id = auth_.reservation().id();
+  }
+  m.payment = receipt_;
   if (!auth_.session_id().empty()) {
     m.session_id = auth_.session_id();
   }
@@ -320,11 +342,21 @@ openai::P402Metadata ChatExchange::Metadata(const v1::RoutingDecision& decision,
 void ChatExchange::OnRouted(absl::StatusOr<v1::RouteResponse> result) {
   if (!result.ok()) {
     Release("provider_failed");
+    // Every provider failed (or the router did): the payer is not charged.
+    ReleasePayment("provider_failed");
     p_.metrics_.CountChat("provider_error");
     FailStatus(result.status());
     return;
   }
-  const v1::RouteResponse& r = *result;
+  if (paid_) {
+    // The provider answered: settle first, deliver only a paid completion.
+    SettleCompletion(std::move(*result));
+    return;
+  }
+  DeliverCompletion(*result);
+}
+
+void ChatExchange::DeliverCompletion(const v1::RouteResponse& r) {
   std::string body;
   openai::P402Metadata meta = Metadata(r.decision(), r.cost(), r.completion().usage());
   openai::EncodeChatCompletion(r.completion(), &meta, body);
@@ -339,6 +371,9 @@ void ChatExchange::Commit(const v1::CostBreakdown& cost, const v1::TokenUsage& u
                           const v1::ModelRef& model) {
   p_.metrics_.AddCost(cost.total_micro_usd());
   p_.metrics_.AddTokens(usage.input_tokens(), usage.output_tokens());
+  if (paid_) {
+    return;  // x402: paid and booked by the settlement service; there is no policy reservation
+  }
   v1::CommitRequest req;
   req.mutable_meta()->set_request_id(call_.request_id);
   req.mutable_meta()->set_tenant_id(auth_.tenant_id());

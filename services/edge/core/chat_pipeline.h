@@ -56,8 +56,16 @@ struct ChatCall {
   std::string request_id;
   // Bearer token from Authorization ("" when absent).
   std::string api_key;
+  // The request carried an Authorization header at all (a non-Bearer one means a caller that
+  // meant to authenticate: 401, never an x402 offer).
+  bool has_authorization = false;
   std::string body;
   std::chrono::steady_clock::time_point received;
+  // x402 payment headers as received ("" when absent): X-PAYMENT (v1) and PAYMENT-SIGNATURE (v2).
+  std::string payment_v1;
+  std::string payment_v2;
+  // The URL the client called ("http://<Host><path>"): the `resource` of x402 offers.
+  std::string resource_url;
 };
 
 struct PipelineOptions {
@@ -76,6 +84,11 @@ struct PipelineOptions {
   // Retries of a Commit or Release that policy could not answer (settler.h): 0.5 s, doubling up
   // to 30 s, for 10 minutes.
   SettleRetryOptions settle_retry;
+  // x402 pay-per-call (issue 4): with a settlement client, a chat request without an API key is
+  // answered 402 with one offer per routing mode, and a request carrying a payment header is
+  // verified, routed in the paid mode and settled after the provider succeeded. nullptr = x402
+  // off (401 missing_api_key, as before). Must outlive the pipeline.
+  SettlementClient* settlement = nullptr;
 };
 
 // Supplies the current catalog snapshot (swapped atomically by the refresher).

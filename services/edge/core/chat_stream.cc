@@ -1,12 +1,29 @@
 // The streaming half of a chat exchange (chat_exchange.h): relaying the router's StreamRoute
-// events as OpenAI SSE chunks, the end of a stream, and the client going away.
+// events as OpenAI SSE chunks, the end of a stream, the client going away, and the settlement
+// hold of a paid (x402) stream.
 #include "libs/common/log.h"
+#include "libs/common/money.h"
 #include "libs/common/status_util.h"
 #include "services/edge/core/chat_exchange.h"
 
 namespace p402::edge {
 
 void ChatExchange::OnEvent(const v1::StreamRouteResponse& event) {
+  // A paid stream settles on the first event, before anything is sent (chat_payment.cc).
+  if (paid_ && HoldUntilSettled(event)) {
+    return;
+  }
+  RelayEvent(event);
+}
+
+void ChatExchange::OnDone(absl::Status status) {
+  if (paid_ && HoldDoneUntilSettled(status)) {
+    return;
+  }
+  FinishStream(std::move(status));
+}
+
+void ChatExchange::RelayEvent(const v1::StreamRouteResponse& event) {
   absl::ReleasableMutexLock lock(&mu_);
   if (ended_) {
     return;  // the edge ended the response (cut); late events are dropped
@@ -69,7 +86,7 @@ void ChatExchange::OnEvent(const v1::StreamRouteResponse& event) {
   }
 }
 
-void ChatExchange::OnDone(absl::Status status) {
+void ChatExchange::FinishStream(absl::Status status) {
   absl::ReleasableMutexLock lock(&mu_);
   CancelTimersLocked();
   if (cut_) {
@@ -81,6 +98,7 @@ void ChatExchange::OnDone(absl::Status status) {
       // The client left before the first token: nobody to answer, nothing delivered. Not a
       // failure of ours (it used to be logged and counted as a 500 CANCELLED).
       Release("client_gone");
+      ReleasePayment("client_gone");
       p_.metrics_.CountChat("client_gone");
       P402_LOG(kInfo, "client left before the first token").RequestId(call_.request_id);
       return;
@@ -88,6 +106,7 @@ void ChatExchange::OnDone(absl::Status status) {
     // Failed before the first token: nothing was delivered. A normal HTTP error when nothing
     // was sent yet (a held stream gets an SSE error event instead).
     Release(status.ok() ? "empty_stream" : "provider_failed");
+    ReleasePayment(status.ok() ? "empty_stream" : "provider_failed");
     p_.metrics_.CountChat("provider_error");
     FailStatus(status.ok() ? Internal("router ended the stream without events") : status);
     return;
@@ -117,6 +136,114 @@ void ChatExchange::OnDone(absl::Status status) {
   p_.metrics_.CountRequest(kChatRouteLabel, 200);
   p_.metrics_.ObserveLatency(ElapsedMs() / 1000.0);
   sink_->Finish();
+}
+
+// ---------------------------------------------------------------------------------------------
+// x402 paid streams (chat_payment.cc): settle on the router's first event, before the SSE
+// response starts, holding events (and OnDone) meanwhile.
+
+bool ChatExchange::HoldUntilSettled(const v1::StreamRouteResponse& event) {
+  bool abandoned = false;
+  {
+    absl::MutexLock lock(&mu_);
+    switch (stream_settle_) {
+      case StreamSettle::kSettled:
+        return false;
+      case StreamSettle::kDropped:
+        return true;
+      case StreamSettle::kSettling:
+        held_events_.push_back(event);
+        return true;
+      case StreamSettle::kNone:
+        if (client_gone_) {
+          stream_settle_ = StreamSettle::kDropped;
+          abandoned = true;
+        } else {
+          stream_settle_ = StreamSettle::kSettling;
+          held_events_.push_back(event);
+        }
+        break;
+    }
+  }
+  if (abandoned) {
+    // Nobody to deliver to: do not take the money.
+    CancelRouterStream();
+    ReleasePayment("client_gone");
+    p_.metrics_.CountChat("client_gone");
+    P402_LOG(kInfo, "client left before a paid stream was settled").RequestId(call_.request_id);
+    return true;
+  }
+  // The stream's cost is unknown until its end: the ledger is charged the whole paid amount.
+  MicroUsd charged = Charged(matched_.model_cost_micro_usd());
+  auto self = shared_from_this();
+  p_.options_.settlement->SettlePayment(
+      SettleRequest(charged), [self, charged](absl::StatusOr<v1::SettlePaymentResponse> result) {
+        self->OnStreamSettled(std::move(result), charged);
+      });
+  return true;
+}
+
+bool ChatExchange::HoldDoneUntilSettled(const absl::Status& status) {
+  absl::MutexLock lock(&mu_);
+  switch (stream_settle_) {
+    case StreamSettle::kSettling:
+      held_done_ = status;
+      return true;
+    case StreamSettle::kDropped:
+      CancelTimersLocked();
+      return true;  // answered (or abandoned) already
+    default:
+      return false;
+  }
+}
+
+void ChatExchange::OnStreamSettled(absl::StatusOr<v1::SettlePaymentResponse> result,
+                                   MicroUsd charged) {
+  if (!result.ok() || !result->success()) {
+    {
+      absl::MutexLock lock(&mu_);
+      stream_settle_ = StreamSettle::kDropped;
+      held_events_.clear();
+      held_done_.reset();
+    }
+    CancelRouterStream();
+    if (!result.ok()) {
+      PaymentUnavailable(result.status(), "SettlePayment");
+    } else {
+      AnswerSettleFailed(*result);
+    }
+    return;
+  }
+  {
+    absl::MutexLock lock(&mu_);
+    // Before the first relayed event starts the SSE response with ResponseHeaders().
+    Settled(*result, charged);
+  }
+  // Replay in order. Events arriving meanwhile queue behind (state still kSettling); the state
+  // flips only with an empty queue.
+  for (;;) {
+    std::optional<v1::StreamRouteResponse> next;
+    std::optional<absl::Status> done;
+    {
+      absl::MutexLock lock(&mu_);
+      if (!held_events_.empty()) {
+        next = std::move(held_events_.front());
+        held_events_.erase(held_events_.begin());
+      } else {
+        stream_settle_ = StreamSettle::kSettled;
+        done = std::move(held_done_);
+        held_done_.reset();
+      }
+    }
+    if (next) {
+      RelayEvent(*next);
+      continue;
+    }
+    if (done) {
+      FinishStream(std::move(*done));
+    }
+    return;
+  }
 }
 
 void ChatExchange::WatchClient() {

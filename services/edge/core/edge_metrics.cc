@@ -31,7 +31,10 @@ EdgeMetrics::EdgeMetrics(metrics::Registry& registry)
           {"reason"})),
       reservation_check_failed_(&registry.AddCounter(
           "p402_edge_reservation_check_failed_total",
-          "CheckReservation calls that failed while a session's stream ran")) {
+          "CheckReservation calls that failed while a session's stream ran")),
+      payments_(&registry.AddCounterFamily(
+          "p402_edge_x402_payments_total",
+          "x402 pay-per-call payments at the edge, by step outcome", {"outcome"})) {
   auto& retries = registry.AddCounterFamily(
       "p402_edge_settle_retries_total",
       "Commit/Release retries after a transient policy failure, by op", {"op"});
@@ -73,6 +76,16 @@ void EdgeMetrics::CountStreamCut(std::string_view reason) {
     if (reason == k) label = k;
   }
   streams_cut_->WithLabels({label}).Inc();
+}
+
+void EdgeMetrics::CountPayment(std::string_view outcome) {
+  constexpr std::string_view kKnown[] = {"required",      "invalid",  "verified",   "settled",
+                                         "settle_failed", "released", "unavailable"};
+  std::string_view label = "other";
+  for (std::string_view k : kKnown) {
+    if (outcome == k) label = k;
+  }
+  payments_->WithLabels({label}).Inc();
 }
 
 void EdgeMetrics::AddTokens(int64_t input, int64_t output) {

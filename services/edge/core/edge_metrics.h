@@ -16,8 +16,10 @@ class EdgeMetrics {
   // Requests answered, by route ("chat", "models", ...) and HTTP status.
   void CountRequest(std::string_view route, int status);
   // Chat completions by outcome: "ok", "cached", "denied", "bad_request", "provider_error",
-  // "stream_interrupted", "budget_exhausted", "client_gone", and the reasons of streams the edge
-  // cut ("session_revoked", ...).
+  // "stream_interrupted", "budget_exhausted", "client_gone", the reasons of streams the edge
+  // cut ("session_revoked", ...), and for x402 pay-per-call "payment_required" (402 with
+  // offers), "payment_invalid" (malformed or rejected payment), "payment_unavailable"
+  // (settlement down: 503) and "payment_failed" (settlement did not succeed: 402).
   void CountChat(std::string_view outcome);
   // Policy unreachable -> request denied (fail closed).
   void PolicyFailClosed() { policy_failure_mode_denied_->Inc(); }
@@ -40,6 +42,11 @@ class EdgeMetrics {
   void CountStreamCut(std::string_view reason);
   // CheckReservation calls that failed (the stream went on; its reservation still caps it).
   void ReservationCheckFailed() { reservation_check_failed_->Inc(); }
+  // x402 pay-per-call payments by step outcome: "required" (402 with offers), "invalid"
+  // (malformed or verify said no), "verified", "settled", "settle_failed" (success=false),
+  // "released" (claim dropped: the request failed before the provider answered),
+  // "unavailable" (a settlement call failed). Other labels are counted as "other".
+  void CountPayment(std::string_view outcome);
 
  private:
   metrics::CounterFamily* requests_;
@@ -52,6 +59,7 @@ class EdgeMetrics {
   metrics::CounterFamily* approval_waits_;
   metrics::CounterFamily* streams_cut_;
   metrics::Counter* reservation_check_failed_;
+  metrics::CounterFamily* payments_;
   // By op: [0] commit, [1] release.
   metrics::Counter* settle_retries_[2];
   metrics::Counter* settle_failed_[2];

@@ -13,6 +13,7 @@
 #include "absl/status/statusor.h"
 #include "p402/v1/policy.pb.h"
 #include "p402/v1/router.pb.h"
+#include "p402/v1/settlement.pb.h"
 
 namespace p402::edge {
 
@@ -79,6 +80,41 @@ class RouterClient {
       const v1::RouteRequest& request, std::shared_ptr<RouteStreamObserver> observer) = 0;
   // Blocking; used at startup and by the background catalog refresh, never on the request path.
   virtual absl::StatusOr<v1::ListModelsResponse> ListModels() = 0;
+  // Worst-case cost of a request per routing mode (the x402 offers). Not every fake needs it.
+  virtual void Quote(const v1::QuoteRequest& request, Callback<v1::QuoteResponse> done) {
+    done(absl::UnimplementedError("Quote"));
+  }
+};
+
+// The settlement service (x402 payments, ledger, Bazaar). Unary calls, one `done` each, on a gRPC
+// thread. A non-OK status means the call failed (Unavailable: service down -- the edge then fails
+// closed for payments: no unverified request is served, nothing is charged); invalid payments are
+// answers (valid=false / success=false). `request_id` goes out as x-request-id. Thread-safe.
+class SettlementClient {
+ public:
+  virtual ~SettlementClient() = default;
+  virtual void GetPaymentRequirements(const v1::GetPaymentRequirementsRequest& request,
+                                      Callback<v1::GetPaymentRequirementsResponse> done) = 0;
+  virtual void VerifyPayment(const v1::VerifyPaymentRequest& request,
+                             Callback<v1::VerifyPaymentResponse> done) = 0;
+  virtual void SettlePayment(const v1::SettlePaymentRequest& request,
+                             Callback<v1::SettlePaymentResponse> done) = 0;
+  virtual void ReleasePayment(const v1::ReleasePaymentRequest& request,
+                              Callback<v1::ReleasePaymentResponse> done) = 0;
+  virtual void GetSupported(Callback<v1::GetSupportedResponse> done) = 0;
+  virtual void TopUp(const v1::TopUpRequest& request, Callback<v1::TopUpResponse> done) = 0;
+  virtual void RecordUsage(const v1::RecordUsageRequest& request,
+                           Callback<v1::RecordUsageResponse> done) = 0;
+  virtual void GetBalance(const v1::GetBalanceRequest& request,
+                          Callback<v1::GetBalanceResponse> done) = 0;
+  virtual void ListUsage(const v1::ListUsageRequest& request,
+                         Callback<v1::ListUsageResponse> done) = 0;
+  virtual void CreateListing(const v1::CreateListingRequest& request,
+                             Callback<v1::CreateListingResponse> done) = 0;
+  virtual void ListListings(const v1::ListListingsRequest& request,
+                            Callback<v1::ListListingsResponse> done) = 0;
+  virtual void DiscoverListings(const v1::DiscoverListingsRequest& request,
+                                Callback<v1::DiscoverListingsResponse> done) = 0;
 };
 
 }  // namespace p402::edge

@@ -1,11 +1,12 @@
 #include "services/edge/http/edge_handler.h"
 
 #include "libs/common/clock.h"
-#include "libs/common/request_id.h"
 #include "libs/http/response.h"
 #include "libs/openai/error_body.h"
 #include "libs/openai/models.h"
 #include "services/edge/core/management_api.h"
+#include "services/edge/core/payment_api.h"
+#include "services/edge/http/request_fields.h"
 
 namespace p402::edge {
 namespace {
@@ -44,42 +45,25 @@ class WriterSink final : public ResponseSink {
   std::shared_ptr<http::ResponseWriter> writer_;
 };
 
-std::string BearerToken(const http::Request& request) {
-  auto auth = request.Header("authorization");
-  if (!auth) {
-    return "";
-  }
-  std::string_view v = *auth;
-  constexpr std::string_view kBearer = "Bearer ";
-  if (v.size() > kBearer.size() && http::EqualsIgnoreCase(v.substr(0, kBearer.size()), kBearer)) {
-    v.remove_prefix(kBearer.size());
-    while (!v.empty() && v.front() == ' ') v.remove_prefix(1);
-    while (!v.empty() && v.back() == ' ') v.remove_suffix(1);
-    return std::string(v);
-  }
-  return "";
-}
-
 class EdgeHandler final : public http::Handler {
  public:
   EdgeHandler(ChatPipeline& pipeline, CatalogSnapshot catalog, EdgeMetrics& metrics,
-              std::shared_ptr<http::Handler> management)
+              std::shared_ptr<http::Handler> management, std::shared_ptr<http::Handler> payments)
       : pipeline_(pipeline),
         catalog_(std::move(catalog)),
         metrics_(metrics),
-        management_(std::move(management)) {}
+        management_(std::move(management)),
+        payments_(std::move(payments)) {}
 
   void Handle(http::Request request, std::shared_ptr<http::ResponseWriter> writer) override {
     std::string_view path = request.path();
     if (management_ != nullptr && IsManagementPath(path)) {
       return management_->Handle(std::move(request), std::move(writer));
     }
-    std::string request_id;
-    if (auto id = request.Header("x-request-id"); id && IsValidRequestId(*id)) {
-      request_id = std::string(*id);
-    } else {
-      request_id = NewRequestId();
+    if (payments_ != nullptr && IsPaymentPath(path)) {
+      return payments_->Handle(std::move(request), std::move(writer));
     }
+    std::string request_id = RequestIdOf(request);
     for (std::string_view chat_path : kChatPaths) {
       if (path == chat_path) {
         if (request.method != "POST") {
@@ -90,6 +74,11 @@ class EdgeHandler final : public http::Handler {
                       .api_key = BearerToken(request),
                       .body = std::move(request.body),
                       .received = std::chrono::steady_clock::now()};
+        call.has_authorization = request.Header("authorization").has_value();
+        if (auto v1 = request.Header("x-payment")) call.payment_v1 = std::string(*v1);
+        if (auto v2 = request.Header("payment-signature")) call.payment_v2 = std::string(*v2);
+        call.resource_url = "http://" + std::string(request.Header("host").value_or("localhost")) +
+                            std::string(path);
         pipeline_.Handle(std::move(call), std::make_shared<WriterSink>(std::move(writer)));
         return;
       }
@@ -134,6 +123,7 @@ class EdgeHandler final : public http::Handler {
   CatalogSnapshot catalog_;
   EdgeMetrics& metrics_;
   std::shared_ptr<http::Handler> management_;
+  std::shared_ptr<http::Handler> payments_;
   // `created` of every model in /v1/models: when this edge started (the catalog has no dates).
   int64_t catalog_created_unix_s_ = UnixMillis(SystemClock::Get().Now()) / 1000;
 };
@@ -142,9 +132,10 @@ class EdgeHandler final : public http::Handler {
 
 std::shared_ptr<http::Handler> MakeEdgeHandler(ChatPipeline& pipeline, CatalogSnapshot catalog,
                                                EdgeMetrics& metrics,
-                                               std::shared_ptr<http::Handler> management) {
+                                               std::shared_ptr<http::Handler> management,
+                                               std::shared_ptr<http::Handler> payments) {
   return std::make_shared<EdgeHandler>(pipeline, std::move(catalog), metrics,
-                                       std::move(management));
+                                       std::move(management), std::move(payments));
 }
 
 }  // namespace p402::edge

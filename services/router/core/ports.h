@@ -38,4 +38,22 @@ class NoHealthData final : public HealthView {
   ModelHealth Get(std::string_view, std::string_view) const override { return {}; }
 };
 
+// The view price quotes are planned with (Quote, the x402 offers): only whether a candidate can
+// be called at all (circuit open) passes through; live latency, error rates and 429 windows do
+// not. A quote must not move between a client's 402 and its paid retry just because the last
+// few calls were a little faster somewhere (a moved price matches no offer and the payment is
+// refused). The request itself is still routed with the live view, within the paid spend limit.
+class PricingHealthView final : public HealthView {
+ public:
+  explicit PricingHealthView(const HealthView& live) : live_(live) {}
+  ModelHealth Get(std::string_view provider, std::string_view model) const override {
+    ModelHealth h;
+    h.circuit_open = live_.Get(provider, model).circuit_open;
+    return h;
+  }
+
+ private:
+  const HealthView& live_;
+};
+
 }  // namespace p402::router

@@ -232,7 +232,10 @@ grpc::ServerUnaryReactor* RouterService::Quote(grpc::CallbackServerContext* ctx,
     if (status.ok()) {
       std::vector<v1::RoutingMode> modes;
       for (int m : req->modes()) modes.push_back(static_cast<v1::RoutingMode>(m));
-      RoutePlanner planner(catalog_, health_, clock_);
+      // Prices from a view without live latency/error data: stable between a 402 and its paid
+      // retry (router/core/ports.h PricingHealthView).
+      PricingHealthView pricing(health_);
+      RoutePlanner planner(catalog_, pricing, clock_);
       auto quotes = planner.Quote(req->chat(), req->options(), req->constraints(),
                                   openai::EstimatePromptTokens(req->chat()), modes);
       if (quotes.ok()) {

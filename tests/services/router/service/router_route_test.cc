@@ -340,5 +340,28 @@ TEST_CASE("Quote: one candidate per routing mode, no provider called", "[service
   CHECK(f.MockStats(f.anthropic()).GetInt("requests_total") == 0);
 }
 
+TEST_CASE("Quote: live latency and errors do not move the prices (x402 offers stay payable)",
+          "[service][router]") {
+  RouterFixture f;
+  v1::QuoteRequest req;
+  *req.mutable_chat() = Chat("", "Summarise the news");
+  auto quote = [&] {
+    auto ctx = Context();
+    v1::QuoteResponse resp;
+    REQUIRE(f.stub().Quote(ctx.get(), req, &resp).ok());
+    return resp.SerializeAsString();
+  };
+  const std::string before = quote();
+  // Live health changes: one model fails (error rate 1), another gets latency samples.
+  v1::RouteResponse resp;
+  REQUIRE(Route(f, RouteRequestFor("gpt-4o", "hi [[mock:openai:status=500]]"), resp).ok());
+  REQUIRE(f.server().health().Get("openai", "gpt-4o").error_rate == 1.0);
+  for (int i = 0; i < 3; ++i) {
+    REQUIRE(Route(f, RouteRequestFor("gpt-4o-mini", "hi [[mock:openai:latency_ms=40]]"), resp)
+                .ok());
+  }
+  CHECK(quote() == before);
+}
+
 }  // namespace
 }  // namespace p402::router::testing
