@@ -20,6 +20,8 @@
 #pragma once
 
 #include <atomic>
+#include <charconv>
+#include <optional>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -41,6 +43,22 @@
 namespace p402::edge {
 
 inline constexpr char kChatRouteLabel[] = "chat";
+
+// Shared by chat_payment.cc and chat_payment_settle.cc.
+namespace payment_internal {
+inline constexpr char kPaymentResponseV1Header[] = "x-payment-response";
+inline constexpr char kPaymentResponseV2Header[] = "payment-response";
+// A non-negative decimal amount string (x402 `amount`); nullopt when it is not one or does not
+// fit.
+inline std::optional<MicroUsd> ParseAmount(std::string_view text) {
+  MicroUsd value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.empty() || ec != std::errc() || end != text.data() + text.size() || value < 0) {
+    return std::nullopt;
+  }
+  return value;
+}
+}  // namespace payment_internal
 
 // Owned by shared_ptrs held in the pending callbacks; dies when the last one ran. During an
 // approval hold the poll timer owns it (nothing else does); the timers of a running stream hold

@@ -18,8 +18,6 @@
 // Fail closed: any settlement call that fails answers 503 payment_unavailable; nothing is served
 // unverified and nothing is delivered unsettled.
 #include <algorithm>
-#include <charconv>
-#include <limits>
 
 #include "libs/common/log.h"
 #include "libs/common/money.h"
@@ -44,8 +42,6 @@ constexpr std::string_view kPayMessage =
 // Header names as sent (lowercase like the edge's other headers; HTTP names are
 // case-insensitive).
 constexpr char kPaymentRequiredHeader[] = "payment-required";
-constexpr char kPaymentResponseV1Header[] = "x-payment-response";
-constexpr char kPaymentResponseV2Header[] = "payment-response";
 
 // The client's named mode first, then the others in a fixed order; without one (explicit model or
 // custom weights) balanced leads.
@@ -81,16 +77,6 @@ std::vector<v1::PaymentRequirement> OffersForVersion(
     out.push_back(std::move(copy));
   }
   return out;
-}
-
-// A decimal amount string; nullopt when it is not one or does not fit.
-std::optional<MicroUsd> ParseAmount(std::string_view text) {
-  MicroUsd value = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (text.empty() || ec != std::errc() || end != text.data() + text.size() || value < 0) {
-    return std::nullopt;
-  }
-  return value;
 }
 
 }  // namespace
@@ -318,36 +304,6 @@ void ChatExchange::AnswerPaymentRequired(const std::vector<v1::PaymentRequiremen
       .Field("offers", static_cast<int64_t>(offers.size()));
 }
 
-void ChatExchange::AnswerSettleFailed(const v1::SettlePaymentResponse& settle) {
-  std::string code = settle.error_reason().empty() ? std::string(x402::kUnexpectedSettleError)
-                                                   : settle.error_reason();
-  std::string message;
-  if (code == x402::kSettlementPending) {
-    // Not a failure of the payment: paying again would pay twice.
-    message = "The payment was sent (transaction " + settle.transaction() +
-              ") but is not confirmed yet, so the answer was not delivered. Do not pay again: "
-              "retry with the same payment once it is confirmed.";
-  } else {
-    message = "The payment could not be settled (" + code + ")" +
-              (settle.error_message().empty() ? "" : ": " + settle.error_message()) +
-              "; the answer was not delivered.";
-  }
-  p_.metrics_.CountPayment("settle_failed");
-  p_.metrics_.CountChat("payment_failed");
-  HeaderList headers = ResponseHeaders();
-  const char* name = payment_version_ == 1 ? kPaymentResponseV1Header : kPaymentResponseV2Header;
-  headers.emplace_back(name, x402::EncodePaymentResponseHeader(settle));
-  headers.emplace_back("access-control-expose-headers", name);
-  p_.metrics_.CountRequest(kChatRouteLabel, 402);
-  sink_->SendJson(402, openai::EncodeError(message, "payment_required", std::nullopt, code),
-                  std::move(headers));
-  P402_LOG(kWarn, "x402 settlement did not succeed")
-      .RequestId(call_.request_id)
-      .Field("reason", code)
-      .Field("transaction", settle.transaction())
-      .Field("error", settle.error_message());
-}
-
 void ChatExchange::PaymentUnavailable(const absl::Status& status, std::string_view step) {
   p_.metrics_.CountPayment("unavailable");
   p_.metrics_.CountChat("payment_unavailable");
@@ -360,108 +316,6 @@ void ChatExchange::PaymentUnavailable(const absl::Status& status, std::string_vi
         .code = "payment_unavailable",
         .message = "The payment service is unavailable; the request was not served. Retry "
                    "later."});
-}
-
-MicroUsd ChatExchange::Charged(MicroUsd provider_cost) const {
-  // The provider cost of the call, within the model cost the offer priced; the settlement service
-  // adds P402's fee and caps the total at what was paid (the rest stays as the payer's credit).
-  MicroUsd model_cost = std::max<MicroUsd>(matched_.model_cost_micro_usd(), 0);
-  return std::clamp<MicroUsd>(provider_cost, 0, model_cost);
-}
-
-v1::SettlePaymentRequest ChatExchange::SettleRequest(MicroUsd charged) const {
-  v1::SettlePaymentRequest req;
-  req.mutable_meta()->set_request_id(call_.request_id);
-  req.mutable_meta()->set_received_unix_ms(NowUnixMs());
-  req.set_payment_payload_json(payment_json_);
-  *req.mutable_requirement() = matched_;
-  req.set_charged_micro_usd(charged);
-  return req;
-}
-
-void ChatExchange::Settled(const v1::SettlePaymentResponse& settle, MicroUsd charged) {
-  openai::PaymentReceipt receipt;
-  receipt.transaction = settle.transaction();
-  receipt.network = settle.network().empty() ? matched_.network() : settle.network();
-  receipt.payer = settle.payer();
-  receipt.amount_micro_usd =
-      ParseAmount(settle.amount()).value_or(ParseAmount(matched_.amount()).value_or(0));
-  // The settlement service's figures are authoritative (fee at the payer's tier, capped at the
-  // amount); a replayed settlement (duplicate) reports none, then the edge's own view stands.
-  if (settle.charged_micro_usd() > 0 || settle.credit_micro_usd() > 0) {
-    receipt.charged_micro_usd = settle.charged_micro_usd();
-    receipt.fee_micro_usd = settle.platform_fee_micro_usd();
-    if (settle.credit_micro_usd() > 0) receipt.credit_micro_usd = settle.credit_micro_usd();
-  } else {
-    receipt.charged_micro_usd = charged;
-    receipt.fee_micro_usd = 0;
-  }
-  receipt_ = std::move(receipt);
-  const char* name = payment_version_ == 1 ? kPaymentResponseV1Header : kPaymentResponseV2Header;
-  payment_headers_.emplace_back(name, x402::EncodePaymentResponseHeader(settle));
-  payment_headers_.emplace_back("access-control-expose-headers", name);
-  p_.metrics_.CountPayment("settled");
-  P402_LOG(kInfo, "x402 payment settled")
-      .RequestId(call_.request_id)
-      .Field("transaction", settle.transaction())
-      .Field("payer", settle.payer())
-      .Field("charged_micro_usd", charged)
-      .Field("duplicate", settle.duplicate());
-}
-
-void ChatExchange::SettleCompletion(v1::RouteResponse r) {
-  MicroUsd charged = Charged(r.cost().total_micro_usd());
-  auto routed = std::make_shared<const v1::RouteResponse>(std::move(r));
-  auto self = shared_from_this();
-  p_.options_.settlement->SettlePayment(
-      SettleRequest(charged),
-      [self, routed, charged](absl::StatusOr<v1::SettlePaymentResponse> result) {
-        self->OnCompletionSettled(std::move(result), *routed, charged);
-      });
-}
-
-void ChatExchange::OnCompletionSettled(absl::StatusOr<v1::SettlePaymentResponse> result,
-                                       const v1::RouteResponse& r, MicroUsd charged) {
-  // The provider cost was incurred whatever the settlement says.
-  if (!result.ok()) {
-    // The settlement may or may not have happened: the claim stays (the settlement service
-    // reconciles it); the completion is not delivered unpaid.
-    PaymentUnavailable(result.status(), "SettlePayment");
-    return;
-  }
-  if (!result->success()) {
-    AnswerSettleFailed(*result);
-    return;
-  }
-  Settled(*result, charged);
-  DeliverCompletion(r);
-}
-
-void ChatExchange::ReleasePayment(std::string_view reason) {
-  if (!paid_ || p_.options_.settlement == nullptr) {
-    return;
-  }
-  p_.metrics_.CountPayment("released");
-  v1::ReleasePaymentRequest req;
-  req.mutable_meta()->set_request_id(call_.request_id);
-  req.set_payment_payload_json(payment_json_);
-  req.set_reason(std::string(reason));
-  // Fire and forget: a claim nobody releases only blocks this payment until it expires.
-  p_.options_.settlement->ReleasePayment(
-      req, [request_id = call_.request_id,
-            why = std::string(reason)](absl::StatusOr<v1::ReleasePaymentResponse> result) {
-        if (!result.ok()) {
-          P402_LOG(kWarn, "x402 payment release failed")
-              .RequestId(request_id)
-              .Field("reason", why)
-              .Field("error", MessageOf(result.status()));
-          return;
-        }
-        P402_LOG(kInfo, "x402 payment released")
-            .RequestId(request_id)
-            .Field("reason", why)
-            .Field("released", result->released());
-      });
 }
 
 }  // namespace p402::edge
