@@ -76,12 +76,15 @@ absl::StatusOr<std::vector<v1::Listing>> InMemoryBazaarStore::All() {
   return out;
 }
 
-absl::Status InMemoryBazaarStore::RecordOutcome(std::string_view pay_to, bool settled) {
+absl::Status InMemoryBazaarStore::RecordOutcome(std::string_view pay_to, bool settled,
+                                                int64_t amount_micro_usd) {
+  if (amount_micro_usd < 0) return absl::InvalidArgumentError("amount_micro_usd is negative");
   absl::MutexLock lock(&mu_);
   for (v1::Listing& l : listings_) {
     if (absl::EqualsIgnoreCase(l.pay_to(), ToAbsl(pay_to))) {
       if (settled) {
         l.set_settled_count(l.settled_count() + 1);
+        l.set_volume_micro_usd(l.volume_micro_usd() + amount_micro_usd);
       } else {
         l.set_failed_count(l.failed_count() + 1);
       }

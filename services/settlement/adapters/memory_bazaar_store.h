@@ -36,7 +36,8 @@ class InMemoryBazaarStore final : public BazaarStore {
   absl::StatusOr<v1::ListListingsResponse> List(std::string_view page_token,
                                                 int page_size) override;
   absl::StatusOr<std::vector<v1::Listing>> All() override;
-  absl::Status RecordOutcome(std::string_view pay_to, bool settled) override;
+  absl::Status RecordOutcome(std::string_view pay_to, bool settled,
+                             int64_t amount_micro_usd) override;
 
  private:
   absl::Mutex mu_;

@@ -138,15 +138,23 @@ absl::StatusOr<std::vector<v1::Listing>> PgBazaarStore::All() {
   });
 }
 
-absl::Status PgBazaarStore::RecordOutcome(std::string_view pay_to, bool settled) {
+absl::Status PgBazaarStore::RecordOutcome(std::string_view pay_to, bool settled,
+                                          int64_t amount_micro_usd) {
+  if (amount_micro_usd < 0) return absl::InvalidArgumentError("amount_micro_usd is negative");
   return pool_.WithConnection([&](PgConnection& conn) -> absl::Status {
     // lower() on both sides: ASCII case-folding is all an 0x address needs, and the expression
     // matches listings_pay_to_idx.
+    if (settled) {
+      return conn
+          .Exec("UPDATE settlement.listings SET settled_count = settled_count + 1,"
+                " volume_micro_usd = volume_micro_usd + $2::bigint"
+                " WHERE lower(pay_to) = lower($1)",
+                {std::string(pay_to), std::to_string(amount_micro_usd)})
+          .status();
+    }
     return conn
-        .Exec(settled ? "UPDATE settlement.listings SET settled_count = settled_count + 1"
-                        " WHERE lower(pay_to) = lower($1)"
-                      : "UPDATE settlement.listings SET failed_count = failed_count + 1"
-                        " WHERE lower(pay_to) = lower($1)",
+        .Exec("UPDATE settlement.listings SET failed_count = failed_count + 1"
+              " WHERE lower(pay_to) = lower($1)",
               {std::string(pay_to)})
         .status();
   });

@@ -115,8 +115,10 @@ class BazaarStore {
                                                         int page_size) = 0;
   // Every listing (discovery ranks them in the core); bounded by the store's listing cap.
   virtual absl::StatusOr<std::vector<v1::Listing>> All() = 0;
-  // Counts a settlement outcome for listings whose pay_to (lowercase compare) is `pay_to`.
-  virtual absl::Status RecordOutcome(std::string_view pay_to, bool settled) = 0;
+  // Counts a settlement outcome for listings whose pay_to (lowercase compare) is `pay_to`; a
+  // settled one also adds `amount_micro_usd` (>= 0) to their volume.
+  virtual absl::Status RecordOutcome(std::string_view pay_to, bool settled,
+                                     int64_t amount_micro_usd) = 0;
 };
 
 }  // namespace p402::settlement

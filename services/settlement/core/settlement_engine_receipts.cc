@@ -155,7 +155,10 @@ v1::SettlePaymentResponse SettlementEngine::Complete(const PaymentRecord& record
   }
   if (changed != nullptr) *changed = true;
   if (deps_.bazaar != nullptr) {
-    absl::Status outcome = deps_.bazaar->RecordOutcome(record.pay_to, transferred);
+    // Every settlement uses the configured 6-decimal USD token: atomic units are micro-USD.
+    absl::Status outcome = deps_.bazaar->RecordOutcome(
+        record.pay_to, transferred,
+        transferred ? internal::AmountMicros(record.amount).value_or(0) : 0);
     if (!outcome.ok()) {
       P402_LOG(kWarn, "settlement: bazaar outcome not recorded").Field("error", MessageOf(outcome));
     }

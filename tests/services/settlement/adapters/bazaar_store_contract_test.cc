@@ -169,15 +169,20 @@ TEMPLATE_TEST_CASE("BazaarStore: RecordOutcome counts per pay_to, ignoring case"
   for (const v1::Listing& l : {a, b, other}) REQUIRE_THAT(env.bazaar_a().Create(l), IsOk());
 
   const std::string lower = absl::AsciiStrToLower(pay_to);
-  for (int i = 0; i < 3; ++i) REQUIRE_THAT(env.bazaar_b().RecordOutcome(lower, true), IsOk());
-  REQUIRE_THAT(env.bazaar_a().RecordOutcome(pay_to, false), IsOk());
-  REQUIRE_THAT(env.bazaar_a().RecordOutcome(RandomHex(20), false), IsOk());  // no listing: fine
+  for (int i = 0; i < 3; ++i) {
+    REQUIRE_THAT(env.bazaar_b().RecordOutcome(lower, true, 1'000 * (i + 1)), IsOk());
+  }
+  REQUIRE_THAT(env.bazaar_a().RecordOutcome(pay_to, false, 0), IsOk());
+  REQUIRE_THAT(env.bazaar_a().RecordOutcome(RandomHex(20), false, 0), IsOk());  // no listing
+  CHECK_THAT(env.bazaar_a().RecordOutcome(pay_to, true, -1),
+             StatusIs(absl::StatusCode::kInvalidArgument));
 
   const std::vector<v1::Listing> mine = OfTenant(MustAll(env.bazaar_b()), tenant);
   REQUIRE(mine.size() == 3);
   for (int i = 0; i < 2; ++i) {
     CHECK(mine[i].settled_count() == 3);
     CHECK(mine[i].failed_count() == 1);
+    CHECK(mine[i].volume_micro_usd() == 6'000);  // 1,000 + 2,000 + 3,000; failures add nothing
     CHECK(mine[i].reliability_bps() == ReliabilityBps(3, 1));
     CHECK(mine[i].reliability_bps() < 10'000);
   }
@@ -192,7 +197,7 @@ TEMPLATE_TEST_CASE("BazaarStore: RecordOutcome counts per pay_to, ignoring case"
   for (int i = 0; i < kThreads; ++i) {
     BazaarStore& store = i % 2 == 0 ? env.bazaar_a() : env.bazaar_b();
     threads.emplace_back([&, i, &store = store] {
-      if (!store.RecordOutcome(other.pay_to(), i % 4 != 0).ok()) errors.fetch_add(1);
+      if (!store.RecordOutcome(other.pay_to(), i % 4 != 0, 10).ok()) errors.fetch_add(1);
     });
   }
   for (std::thread& t : threads) t.join();
@@ -202,6 +207,7 @@ TEMPLATE_TEST_CASE("BazaarStore: RecordOutcome counts per pay_to, ignoring case"
   CHECK(after[2].settled_count() == 12);
   CHECK(after[2].failed_count() == 4);
   CHECK(after[2].reliability_bps() == ReliabilityBps(12, 4));
+  CHECK(after[2].volume_micro_usd() == 120);  // 12 settled x 10, no lost update
   CHECK(after[0].settled_count() == 3);
 }
 

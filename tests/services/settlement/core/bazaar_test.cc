@@ -161,10 +161,10 @@ TEST_CASE("Discover filters and ranks: reliability, price, volume, id", "[unit]"
   auto embed = env.bazaar.Create(Listing("embed", 50, {"embeddings"}, payer_c));
   REQUIRE((cheap_flaky.ok() && pricey.ok() && mid.ok() && embed.ok()));
   // cheap-flaky: 1 of 2 settled -> 5000 bps; the others stay at 10000.
-  REQUIRE(env.store.RecordOutcome(payer_a, true).ok());
-  REQUIRE(env.store.RecordOutcome(payer_a, false).ok());
+  REQUIRE(env.store.RecordOutcome(payer_a, true, 10'000).ok());
+  REQUIRE(env.store.RecordOutcome(payer_a, false, 0).ok());
   // Upper-case pay_to in the outcome still counts (lowercase compare).
-  REQUIRE(env.store.RecordOutcome("0x" + std::string(40, 'B'), true).ok());
+  REQUIRE(env.store.RecordOutcome("0x" + std::string(40, 'B'), true, 5).ok());
 
   auto names = [&](const v1::DiscoverListingsRequest& request) {
     auto found = env.bazaar.Discover(request);

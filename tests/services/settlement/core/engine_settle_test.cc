@@ -425,6 +425,7 @@ TEST_CASE("mined but failed: reverted or without the Transfer log", "[unit]") {
   REQUIRE(all->size() == 1);
   CHECK(all->at(0).failed_count() == 2);
   CHECK(all->at(0).settled_count() == 1);
+  CHECK(all->at(0).volume_micro_usd() == kPaid);  // only the settled transfer counts
 }
 
 TEST_CASE("fees: the tenant's tier, capped at the amount paid", "[unit]") {
