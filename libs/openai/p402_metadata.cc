@@ -98,6 +98,10 @@ void WriteP402Metadata(const P402Metadata& m, json::Writer& w) {
     w.Key("max_tokens_reduced_to");
     w.Int(*m.max_tokens_reduced_to);
   }
+  if (m.prepaid) {
+    w.Key("prepaid");
+    w.Bool(*m.prepaid);
+  }
   if (m.payment) {
     const PaymentReceipt& p = *m.payment;
     w.Key("payment");

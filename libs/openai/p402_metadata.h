@@ -86,6 +86,9 @@ struct P402Metadata {
   // Set for requests paid with x402 (pay-per-call): written as "payment": {transaction, network,
   // payer, amount_micro_usd, charged_micro_usd, fee_micro_usd, credit_micro_usd?}.
   std::optional<PaymentReceipt> payment;
+  // Set when the request spent a prepaid balance (a hold was taken on the caller's account before
+  // dispatch; the capture of the actual cost is asynchronous): written as "prepaid": <bool>.
+  std::optional<bool> prepaid;
   // Further members written verbatim after the fixed ones, e.g. {"payment", <receipt JSON>}.
   // Each value must be one serialised JSON value (the caller's responsibility).
   std::vector<std::pair<std::string, std::string>> extra_raw_json;

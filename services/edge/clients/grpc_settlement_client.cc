@@ -59,6 +59,18 @@ class GrpcSettlementClient final : public SettlementClient {
   void ListUsage(const v1::ListUsageRequest& r, Callback<v1::ListUsageResponse> done) override {
     Unary(&Async::ListUsage, "", timeouts_.call, r, std::move(done));
   }
+  void HoldBalance(const v1::HoldBalanceRequest& r,
+                   Callback<v1::HoldBalanceResponse> done) override {
+    Unary(&Async::HoldBalance, r.meta().request_id(), timeouts_.call, r, std::move(done));
+  }
+  void CaptureHold(const v1::CaptureHoldRequest& r,
+                   Callback<v1::CaptureHoldResponse> done) override {
+    Unary(&Async::CaptureHold, r.meta().request_id(), timeouts_.call, r, std::move(done));
+  }
+  void ReleaseHold(const v1::ReleaseHoldRequest& r,
+                   Callback<v1::ReleaseHoldResponse> done) override {
+    Unary(&Async::ReleaseHold, r.meta().request_id(), timeouts_.call, r, std::move(done));
+  }
   void CreateListing(const v1::CreateListingRequest& r,
                      Callback<v1::CreateListingResponse> done) override {
     Unary(&Async::CreateListing, "", timeouts_.call, r, std::move(done));

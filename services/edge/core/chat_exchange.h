@@ -60,6 +60,19 @@ inline std::optional<MicroUsd> ParseAmount(std::string_view text) {
 }
 }  // namespace payment_internal
 
+// Prepaid CaptureHold/ReleaseHold retries (chat_guard.cc). `stopped` (set by StopSettleRetries)
+// is checked under `mu` before the scheduler or the metrics are touched, so neither is used after
+// Stop returns; the scheduler is called under `mu` (RunAfter never runs inline), settlement never.
+struct ChatPipeline::PrepaidRetries {
+  PrepaidRetries(SettlementClient* s, Scheduler& sch, EdgeMetrics& m)
+      : settlement(s), scheduler(sch), metrics(m) {}
+  SettlementClient* const settlement;
+  Scheduler& scheduler;
+  EdgeMetrics& metrics;
+  absl::Mutex mu;
+  bool stopped ABSL_GUARDED_BY(mu) = false;
+};
+
 // Owned by shared_ptrs held in the pending callbacks; dies when the last one ran. During an
 // approval hold the poll timer owns it (nothing else does); the timers of a running stream hold
 // weak_ptrs (the router stream owns the exchange then), so they never keep it alive.
@@ -151,6 +164,17 @@ class ChatExchange : public std::enable_shared_from_this<ChatExchange>, public R
   // Drops the payment's claim (fire and forget, logged): the payer is not charged.
   void ReleasePayment(std::string_view reason);
 
+  // --- chat_guard.cc: prepaid balance (keyed requests with a settlement client).
+  // HoldBalance(hold id = reservation id, amount = reservation amount) -> OnHeld -> Dispatch, or
+  // 402 insufficient_balance / 503 payment_unavailable (reservation released).
+  void HoldPrepaid();
+  void OnHeld(absl::StatusOr<v1::HoldBalanceResponse> result);
+  // Fire and forget, retried (ChatPipeline::PrepaidRetries); at most one of them per hold, and
+  // only when a hold was taken.
+  void CaptureHold(const v1::CostBreakdown& cost, const v1::TokenUsage& usage,
+                   const v1::ModelRef& model);
+  void ReleaseHold(std::string_view reason);
+
   // --- chat_guard.cc: approval hold.
   void Hold();
   void ScheduleApprovalPoll();
@@ -203,6 +227,12 @@ class ChatExchange : public std::enable_shared_from_this<ChatExchange>, public R
   std::optional<openai::PaymentReceipt> receipt_;
   // The payment-response headers, added to ResponseHeaders() once settled.
   HeaderList payment_headers_;
+
+  // Prepaid: the hold taken on the caller's balance ("" = none: postpaid or paid). Written on the
+  // step chain before routing, read-only afterwards; hold_finished_ makes capture and release of
+  // it mutually exclusive (the first wins).
+  std::string hold_id_;
+  std::atomic<bool> hold_finished_{false};
 
   std::atomic<bool> client_gone_{false};
   std::atomic<bool> watching_client_{false};

@@ -22,7 +22,16 @@ ChatPipeline::ChatPipeline(PolicyClient& policy, RouterClient& router, CatalogSn
       clock_(clock),
       scheduler_(scheduler),
       options_(options),
-      settler_(policy, scheduler, metrics, clock, options.settle_retry) {}
+      settler_(policy, scheduler, metrics, clock, options.settle_retry),
+      prepaid_(std::make_shared<PrepaidRetries>(options.settlement, scheduler, metrics)) {}
+
+ChatPipeline::~ChatPipeline() { StopSettleRetries(); }
+
+void ChatPipeline::StopSettleRetries() {
+  settler_.Stop();
+  absl::MutexLock lock(&prepaid_->mu);
+  prepaid_->stopped = true;
+}
 
 void ChatPipeline::Handle(ChatCall call, std::shared_ptr<ResponseSink> sink) {
   std::make_shared<ChatExchange>(*this, std::move(call), std::move(sink))->Start();
@@ -237,7 +246,7 @@ void ChatExchange::OnAuthorized(absl::StatusOr<v1::AuthorizeResponse> result) {
          "model");
     return;
   }
-  Dispatch();
+  HoldPrepaid();  // then Dispatch (chat_guard.cc)
 }
 
 void ChatExchange::Dispatch() {
@@ -328,6 +337,9 @@ openai::P402Metadata ChatExchange::Metadata(const v1::RoutingDecision& decision,
   if (!paid_) {
     m.reservation_id = auth_.reservation().id();
   }
+  if (!hold_id_.empty()) {
+    m.prepaid = true;
+  }
   m.payment = receipt_;
   if (!auth_.session_id().empty()) {
     m.session_id = auth_.session_id();
@@ -384,6 +396,7 @@ void ChatExchange::Commit(const v1::CostBreakdown& cost, const v1::TokenUsage& u
   *req.mutable_model() = model;
   // Retried off the response path while policy cannot answer; owns a copy of the request.
   p_.settler_.Commit(std::move(req));
+  CaptureHold(cost, usage, model);
 }
 
 void ChatExchange::Release(std::string_view reason) {
@@ -395,6 +408,7 @@ void ChatExchange::Release(std::string_view reason) {
   req.set_reservation_id(auth_.reservation().id());
   req.set_reason(std::string(reason));
   p_.settler_.Release(std::move(req));
+  ReleaseHold(reason);
 }
 
 }  // namespace p402::edge

@@ -20,6 +20,16 @@
 //   deltas, at the catalog prices of the chosen model, capped at the reservation, marked
 //   cost_estimated. The same estimate bills a stream the client abandoned or the router lost
 //   mid-way.
+//
+// Prepaid balances (issue 4, keyed requests with PipelineOptions.settlement): after policy
+// allowed the request with reservation R (amount W), the edge holds W on the caller's prepaid
+// account (Settlement.HoldBalance, hold id = R) before dispatch. No prepaid account -> billed as
+// before (postpaid); insufficient balance -> R released, 402 insufficient_quota /
+// insufficient_balance (top up via POST /v2/topup); HoldBalance failed -> R released, 503
+// payment_unavailable (fail closed). Where the request commits it also captures the hold
+// (CaptureHold, the actual cost); where it releases, it releases the hold (ReleaseHold). Both are
+// fire and forget with 3 retries 0.5 s apart; when they all fail the hold stays in the ledger
+// (counted in p402_edge_prepaid_total and logged at warn for reconciliation; documented gap).
 #pragma once
 
 #include <chrono>
@@ -86,8 +96,9 @@ struct PipelineOptions {
   SettleRetryOptions settle_retry;
   // x402 pay-per-call (issue 4): with a settlement client, a chat request without an API key is
   // answered 402 with one offer per routing mode, and a request carrying a payment header is
-  // verified, routed in the paid mode and settled after the provider succeeded. nullptr = x402
-  // off (401 missing_api_key, as before). Must outlive the pipeline.
+  // verified, routed in the paid mode and settled after the provider succeeded. Keyed requests
+  // spend the caller's prepaid balance, if any (HoldBalance / CaptureHold / ReleaseHold, above).
+  // nullptr = x402 and prepaid off (401 missing_api_key, as before). Must outlive the pipeline.
   SettlementClient* settlement = nullptr;
 };
 
@@ -104,13 +115,21 @@ class ChatPipeline {
                EdgeMetrics& metrics, const Clock& clock, Scheduler& scheduler,
                PipelineOptions options = {});
 
+  // StopSettleRetries()s.
+  ~ChatPipeline();
+
   // Runs one request; the answer goes to `sink`. Never blocks.
   void Handle(ChatCall call, std::shared_ptr<ResponseSink> sink);
 
   // Stops retrying Commit/Release calls (Settler::Stop): waiting retries are dropped, counted in
   // p402_edge_settle_failed_total and logged with their ids; the scheduler is not used for them
-  // any more. Idempotent; the destructor calls it too. Not from a scheduler callback.
-  void StopSettleRetries() { settler_.Stop(); }
+  // any more. The same for CaptureHold/ReleaseHold retries (answers arriving later are only
+  // logged). Idempotent; the destructor calls it too. Not from a scheduler callback.
+  void StopSettleRetries();
+
+  // Shared state of the fire-and-forget CaptureHold/ReleaseHold retries (chat_guard.cc); held by
+  // their callbacks, never by an exchange.
+  struct PrepaidRetries;
 
  private:
   friend class ChatExchange;
@@ -122,6 +141,7 @@ class ChatPipeline {
   Scheduler& scheduler_;
   PipelineOptions options_;
   Settler settler_;
+  std::shared_ptr<PrepaidRetries> prepaid_;
 };
 
 }  // namespace p402::edge

@@ -34,7 +34,10 @@ EdgeMetrics::EdgeMetrics(metrics::Registry& registry)
           "CheckReservation calls that failed while a session's stream ran")),
       payments_(&registry.AddCounterFamily(
           "p402_edge_x402_payments_total",
-          "x402 pay-per-call payments at the edge, by step outcome", {"outcome"})) {
+          "x402 pay-per-call payments at the edge, by step outcome", {"outcome"})),
+      prepaid_(&registry.AddCounterFamily(
+          "p402_edge_prepaid_total",
+          "Prepaid balance holds, captures and releases at the edge, by outcome", {"outcome"})) {
   auto& retries = registry.AddCounterFamily(
       "p402_edge_settle_retries_total",
       "Commit/Release retries after a transient policy failure, by op", {"op"});
@@ -86,6 +89,17 @@ void EdgeMetrics::CountPayment(std::string_view outcome) {
     if (outcome == k) label = k;
   }
   payments_->WithLabels({label}).Inc();
+}
+
+void EdgeMetrics::CountPrepaid(std::string_view outcome) {
+  constexpr std::string_view kKnown[] = {"held", "postpaid", "insufficient", "captured",
+                                         "released", "capture_failed", "release_failed",
+                                         "unavailable"};
+  std::string_view label = "other";
+  for (std::string_view k : kKnown) {
+    if (outcome == k) label = k;
+  }
+  prepaid_->WithLabels({label}).Inc();
 }
 
 void EdgeMetrics::AddTokens(int64_t input, int64_t output) {

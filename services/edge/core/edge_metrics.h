@@ -47,6 +47,11 @@ class EdgeMetrics {
   // "released" (claim dropped: the request failed before the provider answered),
   // "unavailable" (a settlement call failed). Other labels are counted as "other".
   void CountPayment(std::string_view outcome);
+  // Prepaid balances (keyed requests with a settlement client), p402_edge_prepaid_total by
+  // outcome: "held", "postpaid" (no prepaid account), "insufficient" (402), "unavailable"
+  // (HoldBalance failed: 503), "captured", "released", "capture_failed" / "release_failed"
+  // (given up after the retries: the hold stays in the ledger). Others count as "other".
+  void CountPrepaid(std::string_view outcome);
 
  private:
   metrics::CounterFamily* requests_;
@@ -60,6 +65,7 @@ class EdgeMetrics {
   metrics::CounterFamily* streams_cut_;
   metrics::Counter* reservation_check_failed_;
   metrics::CounterFamily* payments_;
+  metrics::CounterFamily* prepaid_;
   // By op: [0] commit, [1] release.
   metrics::Counter* settle_retries_[2];
   metrics::Counter* settle_failed_[2];

@@ -115,6 +115,13 @@ class SettlementClient {
                             Callback<v1::ListListingsResponse> done) = 0;
   virtual void DiscoverListings(const v1::DiscoverListingsRequest& request,
                                 Callback<v1::DiscoverListingsResponse> done) = 0;
+  // Prepaid spending: hold before dispatch, then capture the actual cost or release the hold.
+  virtual void HoldBalance(const v1::HoldBalanceRequest& request,
+                           Callback<v1::HoldBalanceResponse> done) = 0;
+  virtual void CaptureHold(const v1::CaptureHoldRequest& request,
+                           Callback<v1::CaptureHoldResponse> done) = 0;
+  virtual void ReleaseHold(const v1::ReleaseHoldRequest& request,
+                           Callback<v1::ReleaseHoldResponse> done) = 0;
 };
 
 }  // namespace p402::edge

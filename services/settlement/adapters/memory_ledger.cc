@@ -64,11 +64,9 @@ absl::StatusOr<AppendResult> InMemoryLedger::Append(const LedgerEntry& entry) {
     stored.created_unix_ms = now;
   }
   balance.balance_micro_usd = after;
-  if (entry.amount_micro_usd > 0) {
-    balance.total_topped_up_micro_usd += entry.amount_micro_usd;
-  } else {
-    balance.total_spent_micro_usd -= entry.amount_micro_usd;
-  }
+  const TotalsDelta delta = TotalsDeltaOf(entry);
+  balance.total_topped_up_micro_usd += delta.topped_up;
+  balance.total_spent_micro_usd += delta.spent;
   const size_t index = entries_.size();
   entries_.push_back(stored);
   by_tenant_[stored.tenant_id].push_back(index);
@@ -139,7 +137,8 @@ absl::StatusOr<int64_t> InMemoryLedger::VolumeSince(std::string_view tenant_id,
   int64_t sum = 0;
   for (size_t index : it->second) {
     const LedgerEntry& e = entries_[index];
-    if (e.created_unix_ms >= since_unix_ms && (e.kind == kEntryUsage || e.kind == kEntryPayment)) {
+    if (e.created_unix_ms >= since_unix_ms && (e.kind == kEntryUsage || e.kind == kEntryPayment ||
+                                              e.kind == kEntryCapture)) {
       sum += e.cost_micro_usd;
     }
   }

@@ -153,8 +153,9 @@ absl::StatusOr<AppendResult> PgLedger::Append(const LedgerEntry& entry) {
                        s.note,
                        Int(s.created_unix_ms)})
                 .status());
-        const int64_t credit = s.amount_micro_usd > 0 ? s.amount_micro_usd : 0;
-        const int64_t debit = s.amount_micro_usd < 0 ? -s.amount_micro_usd : 0;
+        const TotalsDelta delta = TotalsDeltaOf(s);
+        const int64_t credit = delta.topped_up;
+        const int64_t debit = delta.spent;
         P402_RETURN_IF_ERROR(
             conn.Exec("UPDATE settlement.balances SET balance_micro_usd = $3,"
                       " total_topped_up_micro_usd = total_topped_up_micro_usd + $4,"
@@ -235,7 +236,8 @@ absl::StatusOr<int64_t> PgLedger::VolumeSince(std::string_view tenant_id, int64_
     P402_ASSIGN_OR_RETURN(PgResult r,
                           conn.Exec("SELECT COALESCE(sum(cost_micro_usd), 0)::bigint AS volume"
                                     " FROM settlement.ledger_entries WHERE tenant_id = $1"
-                                    " AND created_unix_ms >= $2 AND kind IN ('usage', 'payment')",
+                                    " AND created_unix_ms >= $2"
+                                    " AND kind IN ('usage', 'payment', 'capture')",
                                     {std::string(tenant_id), Int(since_unix_ms)}));
     return r.GetInt64(0, "volume");
   });

@@ -60,8 +60,8 @@ class Ledger {
   // The entry recorded under `idempotency_key`, if any.
   virtual absl::StatusOr<std::optional<LedgerEntry>> FindByKey(
       std::string_view idempotency_key) = 0;
-  // Sum of cost_micro_usd of the tenant's "usage" and "payment" entries created at or after
-  // `since_unix_ms` (all sessions): the volume that selects the fee tier.
+  // Sum of cost_micro_usd of the tenant's "usage", "payment" and "capture" entries created at or
+  // after `since_unix_ms` (all sessions): the volume that selects the fee tier.
   virtual absl::StatusOr<int64_t> VolumeSince(std::string_view tenant_id,
                                               int64_t since_unix_ms) = 0;
 };

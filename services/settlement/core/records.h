@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "libs/evm/abi.h"
@@ -53,6 +54,11 @@ inline constexpr char kEntryTopUp[] = "topup";          // credit from an x402 p
 inline constexpr char kEntryUsage[] = "usage";          // a call (deducts when prepaid)
 inline constexpr char kEntryPayment[] = "payment";      // a pay-per-call payment settled
 inline constexpr char kEntryPaymentFailed[] = "payment_failed";  // settle failed: not charged
+// Prepaid spending: a hold takes the worst case off the balance; exactly one of capture (the
+// unused part back, cost recorded) or hold_release (all of it back) ends it.
+inline constexpr char kEntryHold[] = "hold";
+inline constexpr char kEntryCapture[] = "capture";
+inline constexpr char kEntryHoldRelease[] = "hold_release";
 
 struct LedgerEntry {
   std::string entry_id;         // assigned by the ledger ("le_...")
@@ -77,6 +83,22 @@ struct LedgerEntry {
   std::string note;             // why (payment_failed: the reason code and message)
   int64_t created_unix_ms = 0;  // assigned by the ledger when 0
 };
+
+// How an entry moves an account's totals (Balance). Holds and their release move only the
+// balance (money set aside, not spent); a capture spends its cost; any other entry counts by
+// sign (credits are top-ups/payments, debits are spending). So at all times
+// total_topped_up - total_spent = balance + open holds.
+struct TotalsDelta {
+  int64_t topped_up = 0;
+  int64_t spent = 0;
+};
+inline TotalsDelta TotalsDeltaOf(const LedgerEntry& entry) {
+  std::string_view kind = entry.kind;
+  if (kind == kEntryHold || kind == kEntryHoldRelease) return {};
+  if (kind == kEntryCapture) return {.spent = entry.cost_micro_usd};
+  if (entry.amount_micro_usd > 0) return {.topped_up = entry.amount_micro_usd};
+  return {.spent = -entry.amount_micro_usd};
+}
 
 struct AppendResult {
   LedgerEntry entry;       // as stored (the first one on a duplicate)

@@ -57,6 +57,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -112,6 +113,22 @@ class SettlementEngine {
   absl::StatusOr<v1::RecordUsageResponse> RecordUsage(const v1::RecordUsageRequest& request);
   absl::StatusOr<v1::GetBalanceResponse> GetBalance(const v1::GetBalanceRequest& request);
   absl::StatusOr<v1::ListUsageResponse> ListUsage(const v1::ListUsageRequest& request);
+
+  // Prepaid spending (settlement_engine_holds.cc). Ledger keys: "hold:<hold_id>" for the hold
+  // (amount -(worst case + fee)) and "hold:<hold_id>:end" shared by its capture and its release,
+  // so exactly one of them ever ends a hold; the ledger's atomic Append keeps the balance >= 0.
+  // HoldBalance: InvalidArgument without meta.tenant_id, with hold_id outside 1..128 chars or
+  // amount <= 0, or when hold_id was used for another account. held=false with reason
+  // "no_prepaid_account" (never topped up) or "insufficient_balance" (not errors). A repeated
+  // hold_id answers the first hold (held=true). Ledger failures (Unavailable) are returned.
+  absl::StatusOr<v1::HoldBalanceResponse> HoldBalance(const v1::HoldBalanceRequest& request);
+  // Charges min(cost + fee at the tenant's monthly tier, hold) and returns the rest of the hold.
+  // captured=false when the hold does not exist or was released; a replay answers the first
+  // capture with duplicate=true. InvalidArgument: bad hold_id, cost < 0, hold of another tenant.
+  absl::StatusOr<v1::CaptureHoldResponse> CaptureHold(const v1::CaptureHoldRequest& request);
+  // Returns the whole hold. released=false when it does not exist or was captured; a replay of a
+  // release answers released=true. InvalidArgument: bad hold_id, hold of another tenant.
+  absl::StatusOr<v1::ReleaseHoldResponse> ReleaseHold(const v1::ReleaseHoldRequest& request);
   // Finishes kSubmitted payments (after a restart, and periodically): receipt -> settled/failed;
   // unknown to the node -> rebroadcast. Returns how many records changed state.
   absl::StatusOr<int> ReconcileSubmitted(int limit = 100);
@@ -149,6 +166,12 @@ class SettlementEngine {
   v1::SettlePaymentResponse FailUnbroadcast(const PaymentRecord& record, PaymentState expected,
                                             const Account& account, std::string_view reason,
                                             std::string message);
+  // The tenant's fee-tier volume this month; 0 without a tenant or when the ledger cannot say.
+  MicroUsd MonthlyVolume(std::string_view tenant_id);
+  // The hold entry of `hold_id` if it exists and is a hold; InvalidArgument for a bad hold_id or a
+  // hold of another tenant than `tenant_id` (when set).
+  absl::StatusOr<std::optional<LedgerEntry>> FindHold(std::string_view hold_id,
+                                                      std::string_view tenant_id);
   static Account AccountFor(const v1::RequestMeta& meta, Purpose purpose,
                             std::string_view payer_lower, std::string_view pay_to_lower);
 

@@ -220,6 +220,27 @@ grpc::ServerUnaryReactor* SettlementService::ListUsage(grpc::CallbackServerConte
              [this](const v1::ListUsageRequest& r) { return engine_.ListUsage(r); });
 }
 
+grpc::ServerUnaryReactor* SettlementService::HoldBalance(grpc::CallbackServerContext* ctx,
+                                                         const v1::HoldBalanceRequest* req,
+                                                         v1::HoldBalanceResponse* resp) {
+  return Run("HoldBalance", ctx, req, resp,
+             [this](const v1::HoldBalanceRequest& r) { return engine_.HoldBalance(r); });
+}
+
+grpc::ServerUnaryReactor* SettlementService::CaptureHold(grpc::CallbackServerContext* ctx,
+                                                         const v1::CaptureHoldRequest* req,
+                                                         v1::CaptureHoldResponse* resp) {
+  return Run("CaptureHold", ctx, req, resp,
+             [this](const v1::CaptureHoldRequest& r) { return engine_.CaptureHold(r); });
+}
+
+grpc::ServerUnaryReactor* SettlementService::ReleaseHold(grpc::CallbackServerContext* ctx,
+                                                         const v1::ReleaseHoldRequest* req,
+                                                         v1::ReleaseHoldResponse* resp) {
+  return Run("ReleaseHold", ctx, req, resp,
+             [this](const v1::ReleaseHoldRequest& r) { return engine_.ReleaseHold(r); });
+}
+
 grpc::ServerUnaryReactor* SettlementService::ReleasePayment(grpc::CallbackServerContext* ctx,
                                                             const v1::ReleasePaymentRequest* req,
                                                             v1::ReleasePaymentResponse* resp) {

@@ -67,6 +67,15 @@ class SettlementService final : public v1::Settlement::CallbackService {
                                          v1::GetSupportedResponse* resp) override;
   grpc::ServerUnaryReactor* TopUp(grpc::CallbackServerContext* ctx, const v1::TopUpRequest* req,
                                   v1::TopUpResponse* resp) override;
+  grpc::ServerUnaryReactor* HoldBalance(grpc::CallbackServerContext* ctx,
+                                        const v1::HoldBalanceRequest* req,
+                                        v1::HoldBalanceResponse* resp) override;
+  grpc::ServerUnaryReactor* CaptureHold(grpc::CallbackServerContext* ctx,
+                                        const v1::CaptureHoldRequest* req,
+                                        v1::CaptureHoldResponse* resp) override;
+  grpc::ServerUnaryReactor* ReleaseHold(grpc::CallbackServerContext* ctx,
+                                        const v1::ReleaseHoldRequest* req,
+                                        v1::ReleaseHoldResponse* resp) override;
   grpc::ServerUnaryReactor* RecordUsage(grpc::CallbackServerContext* ctx,
                                         const v1::RecordUsageRequest* req,
                                         v1::RecordUsageResponse* resp) override;

@@ -270,6 +270,28 @@ class FakeSettlement final : public SettlementClient {
     out.set_released(true);
     done(out);
   }
+  // Prepaid holds: Unimplemented unless a test sets an answer; every request is recorded.
+  std::optional<absl::StatusOr<v1::HoldBalanceResponse>> hold_answer;
+  std::optional<absl::StatusOr<v1::CaptureHoldResponse>> capture_answer;
+  std::optional<absl::StatusOr<v1::ReleaseHoldResponse>> release_hold_answer;
+  std::vector<v1::HoldBalanceRequest> holds;
+  std::vector<v1::CaptureHoldRequest> captures;
+  std::vector<v1::ReleaseHoldRequest> hold_releases;
+  void HoldBalance(const v1::HoldBalanceRequest& r,
+                   Callback<v1::HoldBalanceResponse> done) override {
+    holds.push_back(r);
+    done(hold_answer ? *hold_answer : Unused());
+  }
+  void CaptureHold(const v1::CaptureHoldRequest& r,
+                   Callback<v1::CaptureHoldResponse> done) override {
+    captures.push_back(r);
+    done(capture_answer ? *capture_answer : Unused());
+  }
+  void ReleaseHold(const v1::ReleaseHoldRequest& r,
+                   Callback<v1::ReleaseHoldResponse> done) override {
+    hold_releases.push_back(r);
+    done(release_hold_answer ? *release_hold_answer : Unused());
+  }
   void GetSupported(Callback<v1::GetSupportedResponse> done) override { done(Unused()); }
   void TopUp(const v1::TopUpRequest&, Callback<v1::TopUpResponse> done) override { done(Unused()); }
   void RecordUsage(const v1::RecordUsageRequest&, Callback<v1::RecordUsageResponse> done) override {

@@ -47,6 +47,9 @@ class FakeSettlement final : public SettlementClient {
   P402_FAKE_SETTLEMENT_RPC(CreateListing, CreateListingRequest, CreateListingResponse)
   P402_FAKE_SETTLEMENT_RPC(ListListings, ListListingsRequest, ListListingsResponse)
   P402_FAKE_SETTLEMENT_RPC(DiscoverListings, DiscoverListingsRequest, DiscoverListingsResponse)
+  P402_FAKE_SETTLEMENT_RPC(HoldBalance, HoldBalanceRequest, HoldBalanceResponse)
+  P402_FAKE_SETTLEMENT_RPC(CaptureHold, CaptureHoldRequest, CaptureHoldResponse)
+  P402_FAKE_SETTLEMENT_RPC(ReleaseHold, ReleaseHoldRequest, ReleaseHoldResponse)
 #undef P402_FAKE_SETTLEMENT_RPC
 
   v1::GetSupportedResponse resp_GetSupported;

@@ -20,9 +20,15 @@
 #include "libs/rpc/channel.h"
 #include "libs/rpc/status_convert.h"
 #include "libs/x402/codec.h"
+#include "grpcpp/server_builder.h"
 #include "p402/v1/settlement.grpc.pb.h"
+#include "services/settlement/adapters/memory_bazaar_store.h"
+#include "services/settlement/adapters/memory_ledger.h"
+#include "services/settlement/adapters/memory_payment_store.h"
+#include "services/settlement/rpc/settlement_service.h"
 #include "services/settlement/settlement_config.h"
 #include "services/settlement/settlement_server.h"
+#include "tests/services/settlement/core/payment_fixture.h"
 
 namespace p402::settlement {
 namespace {
@@ -503,4 +509,90 @@ TEST_CASE("settlement service: Bazaar listings", "[service]") {
   CHECK(found.listings(0).id() == chat.id());
 }
 
+}  // namespace p402::settlement
+
+namespace p402::settlement {
+namespace {
+
+TEST_CASE("settlement service: prepaid hold, capture and release over gRPC", "[service]") {
+  // The service over in-memory adapters the test can credit (a top-up needs a chain).
+  const Clock& clock = SystemClock::Get();
+  InMemoryLedger ledger(clock);
+  InMemoryPaymentStore payments;
+  InMemoryBazaarStore listings;
+  EngineDeps deps;
+  deps.terms = testing::SepoliaTerms();
+  deps.fees = *FeeSchedule::Parse("0:100");  // 1%
+  deps.payments = &payments;
+  deps.ledger = &ledger;
+  deps.clock = &clock;
+  auto engine = SettlementEngine::Create(deps);
+  REQUIRE(engine.ok());
+  Bazaar bazaar(listings, clock);
+  metrics::Registry registry;
+  SettlementService service(**engine, bazaar, nullptr, registry, {});
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+  builder.RegisterService(&service);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  REQUIRE(server != nullptr);
+  REQUIRE(port > 0);
+  auto stub = v1::Settlement::NewStub(rpc::MakeChannel("127.0.0.1:" + std::to_string(port)));
+
+  v1::HoldBalanceRequest hold;
+  hold.mutable_meta()->set_tenant_id("t1");
+  hold.mutable_meta()->set_request_id("req_1");
+  hold.set_hold_id("res_1");
+  hold.set_amount_micro_usd(10'000);
+  v1::HoldBalanceResponse held;
+  REQUIRE(RPC(HoldBalance, hold, &held).ok());
+  CHECK_FALSE(held.held());
+  CHECK(held.reason() == "no_prepaid_account");
+
+  LedgerEntry credit;
+  credit.tenant_id = "t1";
+  credit.kind = kEntryTopUp;
+  credit.amount_micro_usd = 50'000;
+  credit.idempotency_key = "topup-1";
+  REQUIRE(ledger.Append(credit).ok());
+  REQUIRE(RPC(HoldBalance, hold, &held).ok());
+  CHECK(held.held());
+  CHECK(held.held_micro_usd() == 10'100);
+  CHECK(held.balance_micro_usd() == 39'900);
+
+  v1::CaptureHoldRequest capture;
+  capture.mutable_meta()->set_tenant_id("t1");
+  capture.set_hold_id("res_1");
+  capture.set_cost_micro_usd(2'000);
+  v1::CaptureHoldResponse captured;
+  REQUIRE(RPC(CaptureHold, capture, &captured).ok());
+  CHECK(captured.captured());
+  CHECK(captured.charged_micro_usd() == 2'020);
+  CHECK(captured.platform_fee_micro_usd() == 20);
+  CHECK(captured.balance_micro_usd() == 47'980);
+
+  v1::ReleaseHoldRequest release;
+  release.set_hold_id("res_1");
+  v1::ReleaseHoldResponse released;
+  REQUIRE(RPC(ReleaseHold, release, &released).ok());
+  CHECK_FALSE(released.released());  // captured already
+
+  hold.set_hold_id("");
+  grpc::Status bad = RPC(HoldBalance, hold, &held);
+  CHECK(bad.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  const std::string text = registry.RenderPrometheusText();
+  CHECK(metrics::FindSample(text, R"(p402_settlement_requests_total{rpc="HoldBalance",code="OK"})")
+            .value_or(0) == 2);
+  CHECK(metrics::FindSample(
+            text, R"(p402_settlement_requests_total{rpc="HoldBalance",code="INVALID_ARGUMENT"})")
+            .value_or(0) == 1);
+  CHECK(metrics::FindSample(text, R"(p402_settlement_requests_total{rpc="CaptureHold",code="OK"})")
+            .value_or(0) == 1);
+  CHECK(metrics::FindSample(text, R"(p402_settlement_requests_total{rpc="ReleaseHold",code="OK"})")
+            .value_or(0) == 1);
+  server->Shutdown();
+}
+
+}  // namespace
 }  // namespace p402::settlement
