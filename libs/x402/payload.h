@@ -71,8 +71,9 @@ inline absl::StatusOr<PaymentPayload> ParsePaymentPayload(const char* json_text)
 // v2: every field of `accepted` except extra equals the offer's JSON form exactly (strings
 // compared byte for byte, so address case matters, as in @x402/core), accepted has no other
 // member (key order is irrelevant), and accepted.extra contains every key/value of the offer's
-// extra (an offer with an empty extra accepts any); only accepted_json is read; v1: scheme and network equal. Amount, asset, payTo and the
-// rest are then checked by the verifier against the matched offer.
+// extra (an offer with an empty extra accepts any); only accepted_json is read; v1: scheme and
+// network equal. Amount, asset, payTo and the rest are then checked by the verifier against the
+// matched offer.
 bool RequirementMatches(const PaymentPayload& payload, const v1::PaymentRequirement& offered);
 
 }  // namespace p402::x402

@@ -60,7 +60,7 @@ inline std::optional<MicroUsd> ParseAmount(std::string_view text) {
 }
 }  // namespace payment_internal
 
-// Prepaid CaptureHold/ReleaseHold retries (chat_guard.cc). `stopped` (set by StopSettleRetries)
+// Prepaid CaptureHold/ReleaseHold retries (chat_prepaid.cc). `stopped` (set by StopSettleRetries)
 // is checked under `mu` before the scheduler or the metrics are touched, so neither is used after
 // Stop returns; the scheduler is called under `mu` (RunAfter never runs inline), settlement never.
 struct ChatPipeline::PrepaidRetries {
@@ -155,8 +155,9 @@ class ChatExchange : public std::enable_shared_from_this<ChatExchange>, public R
   void SettleCompletion(v1::RouteResponse r);
   void OnCompletionSettled(absl::StatusOr<v1::SettlePaymentResponse> result,
                            const v1::RouteResponse& r, MicroUsd charged);
-  // (chat_stream.cc) Paid stream: true when `event` was taken (held until the settlement answered, or dropped);
-  // false when it should be relayed now. The first event starts SettlePayment.
+  // (chat_stream.cc) Paid stream: true when `event` was taken (held until the settlement
+  // answered, or dropped); false when it should be relayed now. The first event starts
+  // SettlePayment.
   bool HoldUntilSettled(const v1::StreamRouteResponse& event);
   // Paid stream: true when OnDone was taken (held or nothing left to do).
   bool HoldDoneUntilSettled(const absl::Status& status);
@@ -164,7 +165,7 @@ class ChatExchange : public std::enable_shared_from_this<ChatExchange>, public R
   // Drops the payment's claim (fire and forget, logged): the payer is not charged.
   void ReleasePayment(std::string_view reason);
 
-  // --- chat_guard.cc: prepaid balance (keyed requests with a settlement client).
+  // --- chat_prepaid.cc: prepaid balance (keyed requests with a settlement client).
   // HoldBalance(hold id = reservation id, amount = reservation amount) -> OnHeld -> Dispatch, or
   // 402 insufficient_balance / 503 payment_unavailable (reservation released).
   void HoldPrepaid();

@@ -246,7 +246,7 @@ void ChatExchange::OnAuthorized(absl::StatusOr<v1::AuthorizeResponse> result) {
          "model");
     return;
   }
-  HoldPrepaid();  // then Dispatch (chat_guard.cc)
+  HoldPrepaid();  // then Dispatch (chat_prepaid.cc)
 }
 
 void ChatExchange::Dispatch() {

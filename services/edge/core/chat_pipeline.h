@@ -127,7 +127,7 @@ class ChatPipeline {
   // logged). Idempotent; the destructor calls it too. Not from a scheduler callback.
   void StopSettleRetries();
 
-  // Shared state of the fire-and-forget CaptureHold/ReleaseHold retries (chat_guard.cc); held by
+  // Shared state of the fire-and-forget CaptureHold/ReleaseHold retries (chat_prepaid.cc); held by
   // their callbacks, never by an exchange.
   struct PrepaidRetries;
 

@@ -261,7 +261,8 @@ grpc::ServerUnaryReactor* SettlementService::CreateListing(grpc::CallbackServerC
                                                            const v1::CreateListingRequest* req,
                                                            v1::CreateListingResponse* resp) {
   return Run("CreateListing", ctx, req, resp,
-             [this](const v1::CreateListingRequest& r) -> absl::StatusOr<v1::CreateListingResponse> {
+             [this](const v1::CreateListingRequest& r)
+                 -> absl::StatusOr<v1::CreateListingResponse> {
                absl::StatusOr<v1::Listing> listing = bazaar_.Create(r);
                if (!listing.ok()) return listing.status();
                v1::CreateListingResponse out;
